@@ -1,0 +1,16 @@
+//! The proxy-wasm ABI contract, host side.
+//!
+//! What this crate is for: everything a host needs to speak the proxy-wasm ABI that does not
+//! depend on *what* the host is — the wire enums ([`types`]), the header-pair codec ([`pairs`]),
+//! bounds-checked guest memory ([`memory`]), the [`Host`] trait with one method per import, and
+//! the Wasmtime linker adapters ([`linker`], [`wasi`]) that bind guest imports to a `Host`.
+//! `microwaf-runtime` implements `Host` on its per-VM store; tests implement it with fakes.
+
+pub mod host;
+pub mod types;
+
+pub use host::{GrpcCall, Host, HostResult, HttpCall, LocalResponse, PairRef};
+pub use types::{
+    AbiVersion, Action, BufferType, ContextType, LogLevel, MapType, MetricType, PeerType, Status,
+    StreamType,
+};

@@ -1,0 +1,4 @@
+//! MicroWAF's detection engine: finds sensitive data and attacks in HTTP payloads.
+//!
+//! Pure Rust with no proxy-wasm dependency, so the same code is tested and benchmarked natively,
+//! runs in `microwaf scan`, and is compiled unchanged into the MicroWAF filter.

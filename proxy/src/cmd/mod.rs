@@ -1,0 +1,11 @@
+//! Subcommands of the `microwaf` binary. Each module owns its clap `Args` and a `run` function.
+
+/// Logs go to stderr so stdout stays machine-readable (`run`, `scan` print results there).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MICROWAF_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,29 @@
+//! The `microwaf` binary: one subcommand per module under `cmd/`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+#[derive(Parser)]
+#[command(
+    name = "microwaf",
+    version,
+    about = "L7 proxy with a native proxy-wasm host"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {}
+
+// Until the first subcommand lands, `Command` has no variants and rustc sees `main` as diverging.
+#[allow(unreachable_code, unused_variables)]
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cmd::init_logging();
+    match cli.command {}
+}

@@ -1,0 +1,1 @@
+//! Wasmtime embedding for proxy-wasm plugins (work in progress).

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The test command: set-up, formatting and lints, then every test of both workspaces.
+# Benches run once in smoke mode (compile + one short iteration); no timing is asserted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+
+echo "== fmt"
+cargo fmt --all --check
+(cd filters && cargo fmt --all --check)
+
+echo "== clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+(cd filters && cargo clippy --workspace --all-targets --locked -- -D warnings)
+
+echo "== filters (native)"
+(cd filters && cargo test --workspace --locked)
+
+echo "== host workspace"
+cargo test --workspace --locked
+
+echo "== bench smoke"
+cargo bench --workspace --locked -- --test
