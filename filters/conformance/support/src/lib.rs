@@ -6,7 +6,10 @@
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{LogLevel, Status};
-use serde_json::{Map, Value};
+use serde_json::Map;
+
+/// A JSON value, re-exported so fixtures read structured knobs without depending on serde_json.
+pub use serde_json::Value;
 
 /// Logs `message` at info level. A failing `proxy_log` is ignored: a fixture must never trap
 /// because of its own diagnostics (the SDK's `log` crate bridge would unwrap).
