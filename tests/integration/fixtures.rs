@@ -25,7 +25,14 @@ const RUST_FIXTURES: &[&str] = &[
     "shared_data",
     "ticks",
 ];
-const WAT_FIXTURES: &[&str] = &["abi_0_1_0", "abi_0_2_0", "alloc_zero", "hostile", "oob"];
+const WAT_FIXTURES: &[&str] = &[
+    "abi_0_1_0",
+    "abi_0_2_0",
+    "alloc_zero",
+    "envoy_extras",
+    "hostile",
+    "oob",
+];
 
 /// Envoy's `env` imports (DESIGN §8, ABI 0.2.1 plus the 0.1.0 additions) with their wasm32
 /// signatures: parameter types, then result types.
