@@ -71,6 +71,7 @@ impl RootContext for Root {
             context_id,
             settings: Rc::clone(&self.settings),
             reply: false,
+            answered: false,
             headers: Vec::new(),
         }))
     }
@@ -81,6 +82,9 @@ struct Callout {
     settings: Rc<Settings>,
     /// `x-callout-mode: reply`: answer with the callout's response instead of resuming.
     reply: bool,
+    /// Whether the callout's response (or failure) has been handled. Envoy turns a headers
+    /// Pause into "stop all": no body callback may arrive before that.
+    answered: bool,
     /// Response headers to add in `on_http_response_headers` (resume mode).
     headers: Vec<(String, String)>,
 }
@@ -124,6 +128,7 @@ impl Callout {
 
     /// Resume mode: remember headers for the response; reply mode: send them in a local reply.
     fn finish(&mut self, status: u32, headers: Vec<(String, String)>, body: Vec<u8>) {
+        self.answered = true;
         if self.reply {
             let refs: Vec<(&str, &str)> = headers
                 .iter()
@@ -243,6 +248,14 @@ impl HttpContext for Callout {
                 Action::Pause
             }
         }
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        info(&format!(
+            "callouts: request body #{} size={body_size} end_of_stream={end_of_stream} answered={}",
+            self.context_id, self.answered
+        ));
+        Action::Continue
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
