@@ -1,0 +1,29 @@
+//! Content parsing: turns HTTP bodies into the values a detector scans.
+//!
+//! Every parser is a *push* parser: the filter hands it body chunks as they arrive
+//! (`push(chunk, sink)`, then `finish(sink)`) and it reports each decoded value to a
+//! [`ValueSink`]. Memory is bounded by [`Limits`]: values longer than
+//! [`Limits::max_value_len`] are reported as overlapping windows, nesting deeper than
+//! [`Limits::max_depth`] is an error, decoders stop at [`Limits::max_decoded_bytes`].
+//! A value split across two `push` calls is still reported whole (or, if long, in windows
+//! whose overlap guarantees that any match of up to [`Limits::window_overlap`] bytes is
+//! seen whole in one window).
+//!
+//! Offsets (`span`, `raw`) are absolute byte positions in the *decoded* body stream, i.e.
+//! after `Content-Encoding` is undone. Redaction ([`crate::redact`]) rewrites that decoded
+//! form, so the filter drops `content-encoding` and fixes `content-length` when it redacts.
+//!
+//! Use [`BodyParser`] to pick the pipeline from the response headers; the individual
+//! parsers are public for callers that already know the format.
+
+mod accum;
+mod json;
+mod text;
+mod value;
+
+pub use json::JsonParser;
+pub use text::TextParser;
+#[cfg(test)]
+pub(crate) mod testutil;
+
+pub use value::{Flags, FormatError, Limits, PushParser, Value, ValueKind, ValueSink};
