@@ -17,10 +17,14 @@
 //! parsers are public for callers that already know the format.
 
 mod accum;
+mod decode;
+mod form;
 mod json;
 mod text;
 mod value;
 
+pub use decode::{ContentDecoder, Encoding};
+pub use form::FormParser;
 pub use json::JsonParser;
 pub use text::TextParser;
 #[cfg(test)]
