@@ -19,13 +19,17 @@
 mod accum;
 mod decode;
 mod form;
+mod grpc;
 mod json;
+mod proto;
 mod text;
 mod value;
 
 pub use decode::{ContentDecoder, Encoding};
 pub use form::FormParser;
+pub use grpc::GrpcParser;
 pub use json::JsonParser;
+pub use proto::{scan_message, ProtoParser};
 pub use text::TextParser;
 #[cfg(test)]
 pub(crate) mod testutil;
