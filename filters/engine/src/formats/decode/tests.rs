@@ -10,9 +10,9 @@ use crate::formats::{FormatError, Limits};
 fn sample() -> Vec<u8> {
     let mut v = Vec::new();
     for i in 0..3000 {
-        write!(
+        writeln!(
             v,
-            "{{\"id\":{i},\"ssn\":\"078-05-1120\",\"note\":\"row {i}\"}}\n"
+            "{{\"id\":{i},\"ssn\":\"078-05-1120\",\"note\":\"row {i}\"}}"
         )
         .unwrap();
     }

@@ -67,7 +67,7 @@ impl<'a> Fields<'a> {
         let tag = self.varint()?;
         let number = u32::try_from(tag >> 3)
             .ok()
-            .filter(|&n| n >= 1 && n < 1 << 29)?;
+            .filter(|n| (1..1 << 29).contains(n))?;
         let payload = match tag & 7 {
             0 => Payload::Number(self.varint()?),
             1 => Payload::Number(self.fixed(8)?),
