@@ -18,19 +18,23 @@
 
 mod accum;
 mod decode;
+mod dispatch;
 mod form;
 mod grpc;
 mod html;
 mod json;
+mod multipart;
 mod proto;
 mod text;
 mod value;
 
 pub use decode::{ContentDecoder, Encoding};
+pub use dispatch::{BodyParser, ContentInfo, Format};
 pub use form::FormParser;
 pub use grpc::GrpcParser;
 pub use html::HtmlParser;
 pub use json::JsonParser;
+pub use multipart::MultipartParser;
 pub use proto::{scan_message, ProtoParser};
 pub use text::TextParser;
 #[cfg(test)]
