@@ -35,6 +35,8 @@ pub use grpc::GrpcParser;
 pub use html::HtmlParser;
 pub use json::JsonParser;
 pub use multipart::MultipartParser;
+#[cfg(test)]
+pub(crate) use proto::tests as proto_tests;
 pub use proto::{scan_message, ProtoParser};
 pub use text::TextParser;
 #[cfg(test)]

@@ -238,4 +238,4 @@ impl PushParser for ProtoParser {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
