@@ -18,6 +18,7 @@ pub(crate) struct Piece<'a> {
 
 /// Reports `text` (at stream offset `off` if verbatim) as one piece, or as overlapping windows
 /// of `w` bytes sharing `o` bytes when longer than `w`.
+#[inline]
 pub(crate) fn emit_slice(
     text: &[u8],
     off: Option<u64>,
@@ -133,6 +134,7 @@ impl Accum {
 }
 
 /// Builds the closure that wraps pieces of one value into [`Value`]s for `sink`.
+#[inline]
 pub(crate) fn emitter<'s>(
     sink: &'s mut dyn ValueSink,
     kind: ValueKind,

@@ -10,7 +10,6 @@
 
 mod string;
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 use memchr::memchr2;
@@ -192,7 +191,7 @@ impl JsonParser {
                     };
                     self.tok = base + i as u64;
                     let body = &chunk[i + 1..];
-                    match memchr2(b'"', b'\\', body) {
+                    match find_quote_or_backslash(body) {
                         Some(j) if body[j] == b'"' => {
                             let text = &body[..j];
                             let end = self.tok + j as u64 + 2;
@@ -386,9 +385,11 @@ impl JsonParser {
         self.path.push('.');
         let start = self.path.len();
         let text = &text[..text.len().min(MAX_KEY_IN_PATH)];
-        match String::from_utf8_lossy(text) {
-            Cow::Borrowed(s) => self.path.push_str(s),
-            Cow::Owned(s) => self.path.push_str(&s),
+        if text.is_ascii() {
+            // Cheaper than `from_utf8` for the short ASCII keys of real APIs.
+            self.path.extend(text.iter().map(|&b| char::from(b)));
+        } else {
+            self.path.push_str(&String::from_utf8_lossy(text));
         }
         self.key = Some(start..self.path.len());
         self.expect = Expect::Colon;
@@ -445,6 +446,22 @@ impl JsonParser {
     }
 }
 
+/// `memchr2` for `"` and `\`, with a scalar look at the first bytes first: most JSON
+/// strings are short and the SIMD search has a fixed setup cost.
+#[inline]
+fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
+    const SCALAR: usize = 24;
+    let head = &s[..s.len().min(SCALAR)];
+    if let Some(i) = head.iter().position(|&c| c == b'"' || c == b'\\') {
+        return Some(i);
+    }
+    if s.len() <= SCALAR {
+        return None;
+    }
+    memchr2(b'"', b'\\', &s[SCALAR..]).map(|i| i + SCALAR)
+}
+
+#[inline]
 fn is_number_byte(c: u8) -> bool {
     matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
 }
