@@ -1,6 +1,6 @@
 //! gRPC framing: every length-prefixed message of a stream, each walked as protobuf.
 //!
-//! A frame is a 1-byte compressed flag and a 4-byte big-endian length, then the message.
+//! A frame is a 1-byte flag (bit 0 compressed, bit 7 gRPC-Web trailers) and a 4-byte big-endian length, then the message.
 //! Frames may be split across chunks or several may share one chunk; a frame wholly inside
 //! a chunk is walked in place, others are buffered (up to [`Limits::max_message_len`]).
 //! Compressed frames are decoded with the stream's `grpc-encoding` (bounded by
@@ -57,7 +57,8 @@ impl GrpcParser {
     }
 
     fn start_frame(&mut self, at: u64) -> Result<(), FormatError> {
-        let compressed = match self.header[0] {
+        // Bit 0: compressed. Bit 7: a gRPC-Web trailers frame (text headers, scanned too).
+        let compressed = match self.header[0] & 0x7f {
             0 => false,
             1 => true,
             _ => {

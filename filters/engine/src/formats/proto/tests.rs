@@ -123,6 +123,13 @@ fn grpc_reports_every_message_including_compressed_ones() {
     stream.extend(frame(true, &gzip(&second)));
     stream.extend(frame(false, &[]));
     stream.extend(frame(false, &second));
+    // A gRPC-Web trailers frame: scanned as opaque text.
+    let mut trailers = frame(
+        false,
+        b"grpc-status: 0\r\ngrpc-message: leaked 078-05-1120\r\n",
+    );
+    trailers[0] = 0x80;
+    stream.extend(trailers);
     let r = split_invariant(
         &|| Box::new(GrpcParser::new(&Limits::default(), Encoding::Gzip)),
         &stream,
