@@ -69,11 +69,14 @@ fn long_json_strings_see_every_straddling_match_whole() {
     }
 }
 
-fn parsers(limits: &Limits) -> Vec<(&'static str, Box<dyn Fn() -> Box<dyn PushParser>>)> {
+/// Builds a fresh parser for each run.
+type Factory = Box<dyn Fn() -> Box<dyn PushParser>>;
+
+fn parsers(limits: &Limits) -> Vec<(&'static str, Factory)> {
     let l = limits.clone();
     let mk = move |f: fn(&Limits) -> Box<dyn PushParser>| {
         let l = l.clone();
-        Box::new(move || f(&l)) as Box<dyn Fn() -> Box<dyn PushParser>>
+        Box::new(move || f(&l)) as Factory
     };
     vec![
         ("json", mk(|l| Box::new(JsonParser::new(l)))),
