@@ -39,6 +39,7 @@ pub struct JsonParser {
     esc: string::Escape,
     fallback: Option<TextParser>,
     flags: Flags,
+    keys: KeyCache,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +95,7 @@ impl JsonParser {
             esc: string::Escape::default(),
             fallback: None,
             flags: Flags::default(),
+            keys: KeyCache::default(),
         }
     }
 }
@@ -347,6 +349,7 @@ impl JsonParser {
         i + len
     }
 
+    #[inline]
     fn expect_value(&self, i: usize) -> Result<(), Malformed> {
         match self.expect {
             Expect::Value | Expect::ValueOrEnd => Ok(()),
@@ -355,6 +358,7 @@ impl JsonParser {
     }
 
     /// Sets path and key for a value about to start (array index, top-level reset).
+    #[inline]
     fn begin_value(&mut self) {
         match self.stack.last() {
             None => {
@@ -371,6 +375,7 @@ impl JsonParser {
     }
 
     /// A key is reported with the object's own path and key.
+    #[inline]
     fn begin_key(&mut self) {
         if let Some(f) = self.stack.last() {
             self.path.truncate(f.path_len);
@@ -379,22 +384,19 @@ impl JsonParser {
     }
 
     /// Appends `.key` to the object's path and makes it the current key.
+    #[inline]
     fn set_key(&mut self, text: &[u8]) {
         let Some(f) = self.stack.last() else { return };
         self.path.truncate(f.path_len);
         self.path.push('.');
         let start = self.path.len();
         let text = &text[..text.len().min(MAX_KEY_IN_PATH)];
-        if text.is_ascii() {
-            // Cheaper than `from_utf8` for the short ASCII keys of real APIs.
-            self.path.extend(text.iter().map(|&b| char::from(b)));
-        } else {
-            self.path.push_str(&String::from_utf8_lossy(text));
-        }
+        self.keys.push_to(text, &mut self.path);
         self.key = Some(start..self.path.len());
         self.expect = Expect::Colon;
     }
 
+    #[inline]
     fn after_value(&mut self) {
         self.expect = if self.stack.is_empty() {
             Expect::Value
@@ -403,10 +405,12 @@ impl JsonParser {
         };
     }
 
+    #[inline]
     fn key_str(&self) -> Option<&str> {
         self.key.clone().map(|r| &self.path[r])
     }
 
+    #[inline]
     fn emit_str(
         &mut self,
         text: &[u8],
@@ -446,19 +450,72 @@ impl JsonParser {
     }
 }
 
-/// `memchr2` for `"` and `\`, with a scalar look at the first bytes first: most JSON
-/// strings are short and the SIMD search has a fixed setup cost.
+/// Keys already validated as UTF-8, direct-mapped by length and end bytes. API responses
+/// repeat the same keys in every array element; validating a short key costs more than the
+/// rest of its handling, so hits skip it (and allocate nothing once the cache is warm).
+#[derive(Debug, Default)]
+struct KeyCache {
+    slots: Vec<String>,
+}
+
+impl KeyCache {
+    const SLOTS: usize = 64;
+
+    /// Appends `text` to `path`, lossily if it is not UTF-8.
+    fn push_to(&mut self, text: &[u8], path: &mut String) {
+        if self.slots.is_empty() {
+            self.slots.resize(Self::SLOTS, String::new());
+        }
+        let (first, last) = match text {
+            [] => return,
+            [f, .., l] => (*f, *l),
+            [f] => (*f, *f),
+        };
+        let h =
+            text.len().wrapping_mul(31) ^ usize::from(first).wrapping_mul(7) ^ usize::from(last);
+        let slot = &mut self.slots[h % Self::SLOTS];
+        if slot.as_bytes() != text {
+            slot.clear();
+            match std::str::from_utf8(text) {
+                Ok(s) => slot.push_str(s),
+                Err(_) => {
+                    path.push_str(&String::from_utf8_lossy(text));
+                    return;
+                }
+            }
+        }
+        path.push_str(slot);
+    }
+}
+
+/// Finds `"` or `\` in a string body. Most JSON strings are short, where the SIMD search
+/// of `memchr2` costs more in setup than it saves, so the first 64 bytes are scanned eight
+/// at a time with SWAR (also the fast option in wasm without `simd128`), the rest with
+/// `memchr2`.
 #[inline]
 fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
-    const SCALAR: usize = 24;
-    let head = &s[..s.len().min(SCALAR)];
-    if let Some(i) = head.iter().position(|&c| c == b'"' || c == b'\\') {
-        return Some(i);
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const SWAR_BYTES: usize = 64;
+    let (quote, backslash) = (LO * u64::from(b'"'), LO * u64::from(b'\\'));
+    let mut i = 0;
+    while i + 8 <= s.len().min(SWAR_BYTES) {
+        let w = u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+        let (x, y) = (w ^ quote, w ^ backslash);
+        // The lowest flagged byte is exact (borrows only create false flags above it).
+        let hit = (x.wrapping_sub(LO) & !x & HI) | (y.wrapping_sub(LO) & !y & HI);
+        if hit != 0 {
+            return Some(i + (hit.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
     }
-    if s.len() <= SCALAR {
-        return None;
+    if i >= SWAR_BYTES {
+        return memchr2(b'"', b'\\', &s[i..]).map(|k| i + k);
     }
-    memchr2(b'"', b'\\', &s[SCALAR..]).map(|i| i + SCALAR)
+    s[i..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|k| i + k)
 }
 
 #[inline]
