@@ -157,14 +157,10 @@ fn is_message(b: &[u8]) -> bool {
     fields.is_complete()
 }
 
-/// UTF-8 with no control characters other than tab, newline, carriage return.
+/// UTF-8 with no ASCII control characters other than tab, newline, carriage return.
 fn is_printable(b: &[u8]) -> bool {
-    match std::str::from_utf8(b) {
-        Ok(s) => !s
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')),
-        Err(_) => false,
-    }
+    let control = |c: u8| (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) || c == 0x7f;
+    !b.iter().any(|&c| control(c)) && std::str::from_utf8(b).is_ok()
 }
 
 fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
