@@ -288,6 +288,14 @@ impl JsonParser {
                     self.expect = Expect::Value;
                     i += 1;
                 }
+                0xEF if base + i as u64 == 0 => {
+                    // A UTF-8 byte order mark: skipped like a literal that reports nothing.
+                    self.state = State::Lit {
+                        word: b"\xEF\xBB\xBF",
+                        at: 1,
+                    };
+                    return Ok(i + 1);
+                }
                 b't' | b'f' | b'n' => {
                     self.expect_value(i)?;
                     self.begin_value();

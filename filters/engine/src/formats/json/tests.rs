@@ -254,3 +254,12 @@ fn colliding_and_non_utf8_keys_get_the_right_paths() {
         ]
     );
 }
+
+#[test]
+fn leading_byte_order_mark_is_skipped() {
+    let r = parse(b"\xEF\xBB\xBF{\"k\":\"v\"}");
+    assert_eq!(r.flags, Default::default());
+    assert_eq!(find(&r, "v").span, Some(9..10));
+    let r = parse(b"{\"k\":1}\xEF\xBB\xBF");
+    assert!(r.flags.fell_back_to_text, "a BOM elsewhere is malformed");
+}
