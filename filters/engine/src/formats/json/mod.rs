@@ -439,6 +439,7 @@ impl JsonParser {
         emit_slice(text, off, self.wo, &mut emit);
     }
 
+    #[inline]
     fn acc_extend(
         &mut self,
         bytes: &[u8],
@@ -446,6 +447,9 @@ impl JsonParser {
         kind: ValueKind,
         sink: &mut dyn ValueSink,
     ) {
+        if self.acc.extend_quiet(bytes, off, self.wo.0) {
+            return;
+        }
         let key = self.key.clone().map(|r| &self.path[r]);
         let mut emit = emitter(sink, kind, &self.path, key, self.tok..self.off);
         self.acc.extend(bytes, off, self.wo, &mut emit);
