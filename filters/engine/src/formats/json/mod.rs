@@ -98,6 +98,23 @@ impl JsonParser {
             keys: KeyCache::default(),
         }
     }
+
+    /// Makes the parser ready for a new body, keeping its buffers (path, stack, value
+    /// buffer, key cache), so a filter that reuses one parser per worker allocates nothing
+    /// per body in the steady state.
+    pub fn reset(&mut self) {
+        self.off = 0;
+        self.state = State::Between;
+        self.expect = Expect::Value;
+        self.stack.clear();
+        self.path.truncate(1);
+        self.key = None;
+        self.acc.clear();
+        self.tok = 0;
+        self.esc = string::Escape::default();
+        self.fallback = None;
+        self.flags = Flags::default();
+    }
 }
 
 impl PushParser for JsonParser {

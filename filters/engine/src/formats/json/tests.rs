@@ -263,3 +263,15 @@ fn leading_byte_order_mark_is_skipped() {
     let r = parse(b"{\"k\":1}\xEF\xBB\xBF");
     assert!(r.flags.fell_back_to_text, "a BOM elsewhere is malformed");
 }
+
+#[test]
+fn reset_parser_gives_the_same_values_as_a_new_one() {
+    let first = br#"{"a":[1,{"b":"x\n"}], "c": "unterminated"#;
+    let second = br#"{"user":{"ssn":"078-05-1120"}}"#;
+    let mut p = JsonParser::new(&Limits::default());
+    run(&mut p, [&first[..]]);
+    p.reset();
+    let reused = run(&mut p, [&second[..]]);
+    let fresh = run(&mut JsonParser::new(&Limits::default()), [&second[..]]);
+    assert_eq!(reused, fresh);
+}
