@@ -228,7 +228,7 @@ fn swar_search_matches_a_naive_search() {
             })
             .collect();
         let naive = s.iter().position(|&c| c == b'"' || c == b'\\');
-        assert_eq!(super::find_quote_or_backslash(&s), naive, "{s:?}");
+        assert_eq!(super::lex::find_quote_or_backslash(&s), naive, "{s:?}");
     }
 }
 
