@@ -50,6 +50,7 @@
 //! ```
 
 mod accum;
+mod decimal;
 mod decode;
 mod dispatch;
 mod form;

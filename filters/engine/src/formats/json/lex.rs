@@ -3,6 +3,8 @@
 
 use memchr::memchr2;
 
+use crate::formats::decimal::push_u64;
+
 /// Keys already validated as UTF-8, direct-mapped by length and end bytes. API responses
 /// repeat the same keys in every array element; validating a short key costs more than the
 /// rest of its handling, so hits skip it (and allocate nothing once the cache is warm).
@@ -78,20 +80,7 @@ pub(super) fn is_number_byte(c: u8) -> bool {
 
 /// Appends `[index]` without going through `fmt`.
 pub(super) fn push_index(path: &mut String, index: u32) {
-    let mut digits = [0u8; 10];
-    let mut n = index;
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
     path.push('[');
-    for &d in &digits[at..] {
-        path.push(d as char);
-    }
+    push_u64(path, u64::from(index));
     path.push(']');
 }

@@ -14,6 +14,7 @@ mod wire;
 use std::ops::Range;
 
 use super::accum::{emit_slice, emitter};
+use super::decimal::{format_u64, push_u64};
 use super::{Flags, FormatError, Limits, PushParser, TextParser, ValueKind, ValueSink};
 use wire::{Field, Fields, Payload};
 
@@ -161,25 +162,6 @@ fn is_message(b: &[u8]) -> bool {
 fn is_printable(b: &[u8]) -> bool {
     let control = |c: u8| (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) || c == 0x7f;
     !b.iter().any(|&c| control(c)) && std::str::from_utf8(b).is_ok()
-}
-
-fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[at..];
-        }
-    }
-}
-
-fn push_u64(s: &mut String, n: u64) {
-    let mut buf = [0u8; 20];
-    for &d in format_u64(n, &mut buf) {
-        s.push(d as char);
-    }
 }
 
 /// A bare protobuf body: buffered up to [`Limits::max_message_len`] and walked at the end;
