@@ -22,13 +22,19 @@ pub struct ContentInfo<'a> {
 /// The parser a content type maps to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Format {
+    /// JSON, NDJSON and `+json` types: [`JsonParser`].
     Json,
+    /// gRPC and gRPC-Web (binary) frames: [`GrpcParser`].
     Grpc,
+    /// A bare protobuf message: [`ProtoParser`].
     Protobuf,
+    /// HTML and XHTML: [`HtmlParser`].
     Html,
+    /// `application/x-www-form-urlencoded`: [`FormParser`].
     Form,
-    /// multipart/*, with its boundary.
+    /// multipart/*, with its boundary: [`MultipartParser`].
     Multipart(String),
+    /// Text, XML, YAML, absent content type: [`TextParser`].
     Text,
     /// Not scanned (binary or unknown with [`Limits::unknown_as_text`] off).
     Skip,
@@ -52,6 +58,8 @@ impl Format {
                 Self::Json
             }
             (_, s) if s.ends_with("+json") => Self::Json,
+            // gRPC-Web text mode is base64 of the frames: not decoded, scanned as text.
+            ("application", s) if s.starts_with("grpc-web-text") => Self::Text,
             ("application", s) if s.starts_with("grpc") => Self::Grpc,
             (
                 "application",

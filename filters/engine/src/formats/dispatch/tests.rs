@@ -19,6 +19,8 @@ fn maps_content_types() {
     assert_eq!(f("application/problem+json"), Format::Json);
     assert_eq!(f("application/x-ndjson"), Format::Json);
     assert_eq!(f("application/grpc+proto"), Format::Grpc);
+    assert_eq!(f("application/grpc-web+proto"), Format::Grpc);
+    assert_eq!(f("application/grpc-web-text"), Format::Text);
     assert_eq!(f("application/x-protobuf"), Format::Protobuf);
     assert_eq!(f("text/html;charset=UTF-8"), Format::Html);
     assert_eq!(f("application/x-www-form-urlencoded"), Format::Form);
