@@ -4,4 +4,5 @@
 //! runs in `microwaf scan`, and is compiled unchanged into the MicroWAF filter.
 
 pub mod policy;
+pub mod ratelimit;
 pub mod token;
