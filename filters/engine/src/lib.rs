@@ -3,6 +3,7 @@
 //! Pure Rust with no proxy-wasm dependency, so the same code is tested and benchmarked natively,
 //! runs in `microwaf scan`, and is compiled unchanged into the MicroWAF filter.
 
+pub mod cardinality;
 pub mod policy;
 pub mod ratelimit;
 pub mod token;
