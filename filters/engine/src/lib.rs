@@ -4,6 +4,7 @@
 //! runs in `microwaf scan`, and is compiled unchanged into the MicroWAF filter.
 
 pub mod cardinality;
+pub mod identity;
 pub mod policy;
 pub mod ratelimit;
 pub mod token;
