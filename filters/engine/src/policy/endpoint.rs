@@ -1,17 +1,21 @@
 //! A resolved endpoint: its matchers and its settings with `defaults` already merged in, so the
 //! per-request lookups are plain reads.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::action::{Action, ActionRule, AttackAction};
 use super::content::ContentKind;
 use super::doc::AttackLocation;
 use super::glob::Glob;
+use crate::cardinality::normalize_path;
 
 /// What one endpoint looks for and does.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     pub(crate) name: String,
+    /// Whether `name` was configured (not derived from the path glob).
+    pub(crate) named: bool,
     pub(crate) host: Option<Glob>,
     pub(crate) path: Option<Glob>,
     /// Upper-case method names; `None` for any.
@@ -29,6 +33,17 @@ impl Endpoint {
     /// The endpoint's label: its `name`, else its path glob, else `default`.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The endpoint label for metrics: the configured `name`; else, when `normalize_paths` is on,
+    /// the route-like form of the request path (`/users/{id}`); else the path glob or
+    /// `default`. Feed it through a [`crate::cardinality::TopN`] before use as a label.
+    pub fn metric_label(&self, request_path: &str, normalize_paths: bool) -> Cow<'_, str> {
+        if !self.named && normalize_paths {
+            Cow::Owned(normalize_path(request_path))
+        } else {
+            Cow::Borrowed(&self.name)
+        }
     }
 
     /// Whether a request for `host` (port ignored), `path` (query ignored) and `method` is
@@ -54,6 +69,18 @@ impl Endpoint {
             .get(category)
             .unwrap_or(&self.default_action)
             .for_count(count)
+    }
+
+    /// The action for a whole message: the strongest over its per-category match counts.
+    pub fn action_for_counts<'a>(
+        &self,
+        counts: impl IntoIterator<Item = (&'a str, u32)>,
+    ) -> Action {
+        counts
+            .into_iter()
+            .map(|(category, n)| self.action_for(category, n))
+            .max()
+            .unwrap_or(Action::Ignore)
     }
 
     /// The rule configured for `category` (merged with defaults), if the category is on here.

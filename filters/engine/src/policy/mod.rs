@@ -21,6 +21,7 @@ mod keypath;
 mod keyword;
 mod parse;
 mod report;
+mod resolve;
 mod rules;
 mod settings;
 mod tagged;

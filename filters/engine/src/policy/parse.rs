@@ -1,5 +1,7 @@
 //! Text to [`PolicyDoc`]: JSON when the first significant character is `{`, YAML otherwise,
-//! with the path of the offending field attached to every error.
+//! with the path of the offending field attached to every error. A `{` document that is not
+//! JSON syntax (a YAML flow mapping such as `{limits: {fallback: fail_closed}}`) is read as
+//! YAML; if that fails too, the JSON error is reported, as JSON was the likelier intent.
 
 use super::doc::PolicyDoc;
 use super::error::{Format, PolicyError};
@@ -22,18 +24,32 @@ pub fn parse_doc(text: &[u8]) -> Result<PolicyDoc, PolicyError> {
         return Ok(PolicyDoc::default());
     }
     match text.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => parse_json(text),
+        Some(b'{') => parse_json(text).or_else(|(json_err, syntax_only)| {
+            if syntax_only {
+                parse_yaml(text).map_err(|_| json_err)
+            } else {
+                Err(json_err)
+            }
+        }),
         _ => parse_yaml(text),
     }
 }
 
-fn parse_json(text: &[u8]) -> Result<PolicyDoc, PolicyError> {
+/// On error, also says whether it was a syntax error (so the text may be YAML) rather than
+/// well-formed JSON that does not fit the policy.
+fn parse_json(text: &[u8]) -> Result<PolicyDoc, (PolicyError, bool)> {
     let mut de = serde_json::Deserializer::from_slice(text);
-    let doc = serde_path_to_error::deserialize(&mut de).map_err(|e| syntax(Format::Json, e))?;
-    de.end().map_err(|e| PolicyError::Syntax {
-        format: Format::Json,
-        path: String::new(),
-        message: e.to_string(),
+    let doc = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let syntax_only = e.inner().is_syntax() || e.inner().is_eof();
+        (syntax(Format::Json, e), syntax_only)
+    })?;
+    de.end().map_err(|e| {
+        let err = PolicyError::Syntax {
+            format: Format::Json,
+            path: String::new(),
+            message: e.to_string(),
+        };
+        (err, true)
     })?;
     Ok(doc)
 }
@@ -91,6 +107,37 @@ mod tests {
         let yaml = b"limits:\n  max_body_bytes: 64KiB\n  fallback: fail_closed\n";
         let json = br#" {"limits": {"max_body_bytes": "64KiB", "fallback": "fail_closed"}}"#;
         assert_eq!(parse_doc(yaml).unwrap(), parse_doc(json).unwrap());
+    }
+
+    #[test]
+    fn yaml_flow_mappings_are_not_mistaken_for_json() {
+        let flow = parse_doc(b"{limits: {fallback: fail_closed}}").unwrap();
+        let json = parse_doc(br#"{"limits": {"fallback": "fail_closed"}}"#).unwrap();
+        assert_eq!(flow, json);
+        // Broken JSON that is not YAML either reports the JSON error.
+        let e = parse_doc(br#"{"limits": {"fallback": }"#).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                PolicyError::Syntax {
+                    format: Format::Json,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // Well-formed JSON with a bad value is not retried as YAML.
+        let e = parse_doc(br#"{"limits": {"fallback": "maybe"}}"#).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                PolicyError::Syntax {
+                    format: Format::Json,
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]

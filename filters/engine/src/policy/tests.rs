@@ -74,6 +74,23 @@ endpoints:
     assert_eq!(other.action_for("email", 1), Action::Ignore);
     let none = p.endpoint_for("users.internal", "/health", "GET");
     assert_eq!(none.name(), "default");
+
+    // Whole-message decisions take the strongest action.
+    assert_eq!(
+        users.action_for_counts([("email", 3), ("us_ssn", 2)]),
+        Action::Block
+    );
+    assert_eq!(users.action_for_counts([("email", 3)]), Action::Ignore);
+    assert_eq!(users.action_for_counts([]), Action::Ignore);
+
+    // Metric labels: configured names stay, otherwise the normalised request path.
+    assert_eq!(users.metric_label("/api/v1/users/7", true), "users");
+    assert_eq!(
+        other.metric_label("/api/v1/orders/123", true),
+        "/api/v1/orders/{id}"
+    );
+    assert_eq!(other.metric_label("/api/v1/orders/123", false), "/api/**");
+    assert_eq!(none.metric_label("/health/42", false), "default");
 }
 
 #[test]
