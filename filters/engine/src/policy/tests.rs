@@ -293,3 +293,33 @@ fn report_and_block_settings_are_exposed() {
     assert_eq!(p.block_response().grpc_status, 7);
     assert_eq!(p.limits().fallback, Fallback::PassWithAlert);
 }
+
+#[test]
+fn damaged_policies_are_errors_not_panics() {
+    let complete = include_str!("../../../microwaf/examples/complete.yaml");
+    assert!(Policy::parse(complete.as_bytes()).is_ok());
+    // Truncations and byte flips all through the text: each must parse or fail cleanly.
+    for cut in (0..complete.len()).step_by(3) {
+        let _ = Policy::parse(&complete.as_bytes()[..cut]);
+    }
+    let mut bytes = complete.as_bytes().to_vec();
+    for i in (1..bytes.len()).step_by(3) {
+        let orig = bytes[i];
+        bytes[i] = orig ^ 0x20;
+        let _ = Policy::parse(&bytes);
+        bytes[i] = orig;
+    }
+}
+
+#[test]
+fn deep_nesting_is_rejected() {
+    // Parsing is linear in depth; serde's recursion limits turn the nesting into an error.
+    let deep = format!("{}{}", "[".repeat(5_000), "]".repeat(5_000));
+    assert!(Policy::parse(deep.as_bytes()).is_err());
+    let deep_json = format!(
+        "{{\"categories\":{}{}}}",
+        "[".repeat(5_000),
+        "]".repeat(5_000)
+    );
+    assert!(Policy::parse(deep_json.as_bytes()).is_err());
+}
