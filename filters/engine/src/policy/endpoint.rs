@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::action::{Action, ActionRule, AttackAction};
+use super::canon::{canonical_host, canonical_path};
 use super::content::ContentKind;
 use super::doc::AttackLocation;
 use super::glob::Glob;
@@ -40,17 +41,19 @@ impl Endpoint {
     /// `default`. Feed it through a [`crate::cardinality::TopN`] before use as a label.
     pub fn metric_label(&self, request_path: &str, normalize_paths: bool) -> Cow<'_, str> {
         if !self.named && normalize_paths {
-            Cow::Owned(normalize_path(request_path))
+            Cow::Owned(normalize_path(&canonical_path(request_path)))
         } else {
             Cow::Borrowed(&self.name)
         }
     }
 
     /// Whether a request for `host` (port ignored), `path` (query ignored) and `method` is
-    /// handled by this endpoint.
+    /// handled by this endpoint. Both are canonicalised first (see [`super::canon`]).
     pub fn matches(&self, host: &str, path: &str, method: &str) -> bool {
-        let host = strip_port(host);
-        let path = path.split(['?', '#']).next().unwrap_or("");
+        self.matches_canonical(&canonical_host(host), &canonical_path(path), method)
+    }
+
+    pub(crate) fn matches_canonical(&self, host: &str, path: &str, method: &str) -> bool {
         self.host.as_ref().is_none_or(|g| g.matches(host))
             && self.path.as_ref().is_none_or(|g| g.matches(path))
             && self
@@ -150,28 +153,5 @@ impl Attacks {
     /// The attack categories looked for.
     pub fn categories(&self) -> impl Iterator<Item = &str> {
         self.categories.iter().map(String::as_str)
-    }
-}
-
-/// `host:port` → `host`; bracketed IPv6 literals keep their brackets.
-fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return host.find(']').map_or(host, |i| &host[..=i]);
-    }
-    match host.rsplit_once(':') {
-        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => host,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::strip_port;
-
-    #[test]
-    fn ports_are_stripped_from_hosts() {
-        assert_eq!(strip_port("api.example.com:8080"), "api.example.com");
-        assert_eq!(strip_port("api.example.com"), "api.example.com");
-        assert_eq!(strip_port("[::1]:443"), "[::1]");
     }
 }

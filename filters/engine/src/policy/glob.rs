@@ -12,6 +12,9 @@
 pub struct Glob {
     text: String,
     tokens: Vec<Token>,
+    /// Literal bytes every match starts with: most endpoints are rejected by this comparison
+    /// without running the matcher.
+    prefix: Vec<u8>,
     separator: Option<u8>,
     case_insensitive: bool,
 }
@@ -63,9 +66,24 @@ impl Glob {
             }
             i += 1;
         }
+        // Literals up to the first wildcard, but not into a final `/**`, which may be absent.
+        let n = tokens.len();
+        let limit = if n >= 2 && tokens[n - 1] == Token::DoubleStar {
+            n - 2
+        } else {
+            n
+        };
+        let prefix = tokens[..limit]
+            .iter()
+            .map_while(|t| match t {
+                Token::Literal(c) => Some(*c),
+                _ => None,
+            })
+            .collect();
         Glob {
             text: text.to_string(),
             tokens,
+            prefix,
             separator,
             case_insensitive,
         }
@@ -79,6 +97,15 @@ impl Glob {
     /// Whether `input` matches the whole glob.
     pub fn matches(&self, input: &str) -> bool {
         let input = input.as_bytes();
+        let p = self.prefix.len();
+        if input.len() < p
+            || !input[..p]
+                .iter()
+                .zip(&self.prefix)
+                .all(|(a, b)| self.byte_eq(*a, *b))
+        {
+            return false;
+        }
         if self.tokens_match(&self.tokens, input) {
             return true;
         }
@@ -167,6 +194,9 @@ mod tests {
         assert!(Glob::path("/v?/x").unwrap().matches("/v2/x"));
         assert!(!Glob::path("/v?/x").unwrap().matches("/v/x"));
         assert!(!Glob::path("/v?/x").unwrap().matches("/v//x"));
+        assert!(Glob::path("/api/**").unwrap().matches("/api"));
+        assert!(!Glob::path("/api/**").unwrap().matches("/apis"));
+        assert!(!Glob::path("/api/**").unwrap().matches("/ap"));
         assert!(Glob::path("/exact").unwrap().matches("/exact"));
         assert!(!Glob::path("/exact").unwrap().matches("/exact/more"));
     }

@@ -11,6 +11,7 @@
 
 mod action;
 mod builtin;
+mod canon;
 mod compile;
 mod content;
 mod doc;
@@ -31,6 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use action::{Action, ActionRule, AttackAction};
 pub use builtin::{builtin, builtin_ids, is_valid_id, Builtin, CategoryKind, BUILTIN_CATEGORIES};
+pub use canon::{canonical_host, canonical_path};
 pub use content::{ContentKind, DEFAULT_CONTENT_KINDS};
 pub use doc::{
     AttackLocation, AttacksDoc, BlockResponseDoc, CategoriesDoc, CustomCategoryDoc, EndpointDoc,
@@ -84,11 +86,14 @@ impl Policy {
     }
 
     /// The endpoint handling a request: the first configured endpoint that matches, else the
-    /// defaults.
+    /// defaults. `host` is the `:authority` (port ignored), `path` the `:path` (query ignored;
+    /// percent-encoded unreserved characters, `//` and dot segments are canonicalised so an
+    /// encoding cannot route around an endpoint).
     pub fn endpoint_for(&self, host: &str, path: &str, method: &str) -> &Endpoint {
+        let (host, path) = (canonical_host(host), canonical_path(path));
         self.endpoints
             .iter()
-            .find(|e| e.matches(host, path, method))
+            .find(|e| e.matches_canonical(&host, &path, method))
             .unwrap_or(&self.default_endpoint)
     }
 

@@ -72,6 +72,17 @@ endpoints:
     assert_eq!(other.name(), "/api/**");
     assert_eq!(other.action_for("credit_card", 1), Action::Redact);
     assert_eq!(other.action_for("email", 1), Action::Ignore);
+    // Encodings and dot segments do not route around an endpoint.
+    for disguised in [
+        "/api/v1/%75sers/7",
+        "/api//v1/users/7",
+        "/api/v1/x/../users/7",
+    ] {
+        assert_eq!(
+            p.endpoint_for("USERS.internal.", disguised, "get").name(),
+            "users"
+        );
+    }
     let none = p.endpoint_for("users.internal", "/health", "GET");
     assert_eq!(none.name(), "default");
 
