@@ -48,7 +48,7 @@ impl Endpoint {
     }
 
     /// Whether a request for `host` (port ignored), `path` (query ignored) and `method` is
-    /// handled by this endpoint. Both are canonicalised first (see [`super::canon`]).
+    /// handled by this endpoint. Both are canonicalised first (see [`super::canonical_path`]).
     pub fn matches(&self, host: &str, path: &str, method: &str) -> bool {
         self.matches_canonical(&canonical_host(host), &canonical_path(path), method)
     }

@@ -8,6 +8,22 @@
 //! [`Endpoint::attacks`]. Errors name the offending field
 //! (`endpoints[2].actions.us_ssn: unknown action "redcat" (expected ignore|alert|redact|block)`)
 //! because `on_configure` logs are all the operator gets.
+//!
+//! # Using it in a filter
+//! - `on_configure`: [`Policy::parse`]; on error log `err.to_string()` and return false.
+//!   Build per-VM state once: [`crate::token::TokenExtractor::new`]`(policy.tokens())`,
+//!   [`crate::ratelimit::TokenRateLimits::new`]`(policy.tokens())`,
+//!   [`crate::cardinality::Labels::new`]`(policy.visibility())`, [`Policy::value_reporter`].
+//! - Request headers: `policy.endpoint_for(authority, path, method)`; the token from the
+//!   headers; the source from [`crate::identity::source_identity`]; attacks in the parts that
+//!   [`Attacks::inspects`], acted on with [`Attacks::action_for`].
+//! - Response headers: [`Endpoint::inspect`] with the `content-type` (None: pass untouched);
+//!   [`Endpoint::strongest_action`] `== Alert` means stream, else hold up to
+//!   `limits().max_body_bytes` and apply `limits().fallback` beyond it.
+//! - Findings: drop [`Policy::is_allowed`] values; per category
+//!   [`Endpoint::action_for`] (or [`Endpoint::action_for_counts`] for the message) and
+//!   `TokenRateLimits::check(token_hash, category, count, now_ns)`; the strongest wins.
+//!   `block` answers with [`Policy::block_response`] (`grpc_status` for gRPC).
 
 mod action;
 mod builtin;
