@@ -30,7 +30,7 @@ pub struct Cluster {
 }
 
 /// How endpoint addresses become socket addresses (Envoy cluster `type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Discovery {
     /// IP literals, used as given.
@@ -49,6 +49,28 @@ pub struct Endpoint {
     pub weight: u32,
 }
 
+impl Endpoint {
+    /// Parses `host:port`, `ip:port` or `[ipv6]:port` (weight 1).
+    pub fn parse(text: &str) -> Result<Endpoint, String> {
+        let bad = || format!("invalid endpoint {text:?} (expected host:port)");
+        let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
+        let host = match host.strip_prefix('[') {
+            Some(v6) => v6.strip_suffix(']').ok_or_else(bad)?,
+            None if host.contains(':') => return Err(bad()),
+            None => host,
+        };
+        if host.is_empty() {
+            return Err(bad());
+        }
+        let port = port.parse().map_err(|_| bad())?;
+        Ok(Endpoint {
+            host: host.to_owned(),
+            port,
+            weight: 1,
+        })
+    }
+}
+
 impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.host.contains(':') {
@@ -60,7 +82,7 @@ impl std::fmt::Display for Endpoint {
 }
 
 /// Envoy `lb_policy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LbPolicy {
     RoundRobin,
@@ -107,3 +129,19 @@ impl Default for CircuitBreakers {
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Envoy's default `dns_refresh_rate`.
 pub const DEFAULT_DNS_REFRESH: Duration = Duration::from_secs(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_parse_and_display_round_trip() {
+        for text in ["127.0.0.1:80", "backend.svc:8080", "[::1]:443"] {
+            assert_eq!(Endpoint::parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(Endpoint::parse("[::1]:443").unwrap().host, "::1");
+        for bad in ["nohost", ":80", "a:b", "::1:80", "h:70000", "[::1:80"] {
+            assert!(Endpoint::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

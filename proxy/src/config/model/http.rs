@@ -25,7 +25,7 @@ pub struct HttpConnMgr {
 }
 
 /// Downstream HTTP codec (Envoy `codec_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Codec {
     /// HTTP/1.1 or HTTP/2, by ALPN over TLS or by the h2 preface on plain TCP (Envoy `AUTO`).
