@@ -82,3 +82,47 @@ fn missing_file_is_a_read_error() {
     let err = config::load(&configs().join("does-not-exist.yaml")).unwrap_err();
     assert!(matches!(err, ConfigError::Read { .. }), "{err}");
 }
+
+/// The complete example in `docs/config.md` must stay valid.
+#[test]
+fn documented_native_example_loads() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/config.md"))
+            .unwrap();
+    let after = doc
+        .split("### Complete example")
+        .nth(1)
+        .expect("example heading");
+    let yaml = after
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("yaml block");
+    let dir = std::env::temp_dir().join(format!("microwaf-doc-example-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("certs")).unwrap();
+    for f in [
+        "ticker.wasm",
+        "microwaf.wasm",
+        "certs/server.pem",
+        "certs/server.key",
+        "certs/ca.pem",
+        "certs/client.pem",
+        "certs/client.key",
+    ] {
+        std::fs::write(dir.join(f), b"placeholder").unwrap();
+    }
+    let parsed = config::parse(yaml, "config.md", &dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let c = parsed.unwrap();
+    assert_eq!(c.listeners.len(), 3);
+    assert_eq!(c.clusters.len(), 3);
+    assert_eq!(
+        c.plugins().count(),
+        3,
+        "singleton + http filter + network filter"
+    );
+    assert!(c.listeners[0].tls.as_ref().unwrap().require_client_cert);
+    let microwaf = c.plugins().find(|p| p.name == "microwaf").unwrap();
+    let cfg: serde_json::Value = serde_json::from_slice(&microwaf.plugin_config).unwrap();
+    assert_eq!(cfg["mode"], "block");
+}
