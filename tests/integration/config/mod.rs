@@ -1,4 +1,5 @@
 //! Configuration loading (both formats, the example files, the error messages users see),
 //! the admin server and reload triggering.
 
+mod admin;
 mod files;
