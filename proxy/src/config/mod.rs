@@ -14,6 +14,7 @@ pub mod duration;
 mod error;
 pub mod model;
 pub mod pattern;
+pub mod watch;
 
 pub use error::{ConfigError, FieldError, FieldResult};
 pub use model::*;
