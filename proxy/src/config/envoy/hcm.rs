@@ -98,7 +98,10 @@ pub fn hcm(o: &Obj, files: &Resolver, refs: &mut ClusterRefs) -> FieldResult<Htt
         codec,
         stat_prefix: o.string("stat_prefix")?,
         virtual_hosts,
-        http_filters: http_filters(&o.req("http_filters")?, files)?,
+        http_filters: match o.get("http_filters") {
+            Some(list) => http_filters(&list, files)?,
+            None => Vec::new(),
+        },
         limits,
         access_log: o
             .get("access_log")

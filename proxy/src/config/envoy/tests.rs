@@ -291,3 +291,96 @@ fn single_object_lists_as_in_sdk_examples() {
     let c = parse(&text).unwrap();
     assert_eq!(c.listeners.len(), 1);
 }
+
+#[test]
+fn network_wasm_filter_before_tcp_proxy() {
+    let listener = r#"  - name: l4
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.wasm
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm
+          config:
+            name: audit
+            failure_policy: FAIL_OPEN
+            configuration: {"@type": type.googleapis.com/google.protobuf.BytesValue, value: aGk=}
+            vm_config: {code: {local: {filename: filter.wasm}}}
+      - name: envoy.filters.network.tcp_proxy
+        typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: s, cluster: c, idle_timeout: 0s}
+"#;
+    let c = parse(&with_listener(listener)).unwrap();
+    let ListenerKind::Tcp(tcp) = &c.listeners[0].kind else {
+        panic!("not tcp")
+    };
+    assert_eq!(tcp.idle_timeout, None);
+    let p = &tcp.network_filters[0];
+    assert_eq!(
+        (p.name.as_str(), p.plugin_config.as_slice(), p.fail_open),
+        ("audit", &b"hi"[..], true)
+    );
+}
+
+#[test]
+fn optional_unknown_http_filters_are_skipped() {
+    let filters = "          - {name: cors, is_optional: true, typed_config: {\"@type\": type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors}}\n";
+    let c = parse(&with_hcm("", ROUTE_TO_C, filters)).unwrap();
+    assert!(hcm_of(&c).http_filters.is_empty());
+}
+
+/// Each case: a text substitution in a valid config, and the error it must produce.
+#[test]
+fn precise_errors() {
+    let hcm = with_hcm("", ROUTE_TO_C, "");
+    let hcm_path = "static_resources.listeners[0].filter_chains[0].filters[0].typed_config";
+    let cases: Vec<(String, String)> = vec![
+        (
+            hcm.replace("stat_prefix: x\n", "stat_prefix: x\n          codec_type: HTTP3\n"),
+            format!("{hcm_path}.codec_type: unsupported value \"HTTP3\" (supported: AUTO, HTTP1, HTTP2)"),
+        ),
+        (
+            hcm.replace("    load_assignment:", "    lb_policy: MAGLEV\n    load_assignment:"),
+            "static_resources.clusters[0].lb_policy: unsupported value \"MAGLEV\" (supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM)".into(),
+        ),
+        (
+            hcm.replace("address: 127.0.0.1, port_value: 1", "address: backend.svc, port_value: 1"),
+            "static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address: \"backend.svc\" is not an IP address; a STATIC cluster needs IPs (use STRICT_DNS or LOGICAL_DNS for names)".into(),
+        ),
+        (
+            hcm.replace("port_value: 0}}", "port_value: 70000}}"),
+            "static_resources.listeners[0].address.socket_address.port_value: port out of range".into(),
+        ),
+        (
+            hcm.replace("{prefix: /}", "{prefix: /, query_parameters: [{name: a}]}"),
+            format!("{hcm_path}.route_config.virtual_hosts[0].routes[0].match.query_parameters: not supported (changes routing)"),
+        ),
+        (
+            hcm.replace("{prefix: /}", "{safe_regex: {regex: \"(\"}}"),
+            format!("{hcm_path}.route_config.virtual_hosts[0].routes[0].match.safe_regex.regex: invalid regex \"(\": unclosed group"),
+        ),
+        (
+            hcm.replace("          http_filters:\n", "          http_filters:\n          - name: envoy.filters.http.router\n"),
+            format!("{hcm_path}.http_filters[0]: the router must be the last http filter"),
+        ),
+        (
+            hcm.replace("    filter_chains:\n    - filters:", "    filter_chains:\n    - filter_chain_match: {server_names: [a.com]}\n      filters:"),
+            "static_resources.listeners[0].filter_chains[0].filter_chain_match: not supported (changes routing)".into(),
+        ),
+        (
+            hcm.replace("  clusters:\n  - name: c\n", "  clusters:\n  - name: c\n    type: EDS\n"),
+            "static_resources.clusters[0].type: unsupported value \"EDS\" (supported: STATIC, STRICT_DNS, LOGICAL_DNS)".into(),
+        ),
+        (
+            format!("{hcm}  secrets: []\n"),
+            "static_resources.secrets: not supported (not part of the supported static subset)".into(),
+        ),
+        (
+            format!("{hcm}dynamic_resources: {{}}\n"),
+            "dynamic_resources: not supported (not part of the supported static subset)".into(),
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_ne!(text, hcm, "substitution did not apply for {expected}");
+        assert_eq!(parse(&text).unwrap_err(), format!("envoy.yaml: {expected}"));
+    }
+}
