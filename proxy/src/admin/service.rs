@@ -7,12 +7,16 @@ use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::oneshot;
 
 use super::{prom, AdminState};
 
 type Reply = Response<Full<Bytes>>;
+
+/// A client that has not sent its request headers by then is disconnected, so idle or
+/// slow connections cannot pile up on the admin thread.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 const INDEX: &str = "microwaf admin\n\
 GET  /metrics      Prometheus metrics (proxy and filter-defined)\n\
@@ -53,6 +57,8 @@ pub async fn serve(
                 async move { Ok::<_, Infallible>(handle(&state, req)) }
             });
             if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), svc)
                 .await
             {
