@@ -384,3 +384,18 @@ fn precise_errors() {
         assert_eq!(parse(&text).unwrap_err(), format!("envoy.yaml: {expected}"));
     }
 }
+
+#[test]
+fn enum_names_are_case_insensitive_as_in_envoy() {
+    // The SDK examples write `codec_type: auto`, `type: strict_dns`, `lb_policy: round_robin`.
+    let text = with_hcm("          codec_type: auto\n", ROUTE_TO_C, "").replace(
+        "  - name: c\n",
+        "  - name: c\n    type: strict_dns\n    lb_policy: least_request\n",
+    );
+    let c = parse(&text).unwrap();
+    assert_eq!(hcm_of(&c).codec, Codec::Auto);
+    assert_eq!(
+        (c.clusters[0].discovery, c.clusters[0].lb),
+        (Discovery::StrictDns, LbPolicy::LeastRequest)
+    );
+}

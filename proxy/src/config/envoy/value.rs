@@ -135,12 +135,13 @@ impl<'a> At<'a> {
         crate::config::duration::parse(self.str()?).map_err(|e| self.err(e))
     }
 
-    /// An enum given by name, e.g. `codec_type: AUTO`.
+    /// An enum given by name, e.g. `codec_type: AUTO`. Case-insensitive, as Envoy's loader
+    /// is (`case_insensitive_enum_parsing`): the SDK examples write `lb_policy: round_robin`.
     pub fn one_of<T: Copy>(&self, options: &[(&str, T)]) -> FieldResult<T> {
         let name = self.str()?;
         options
             .iter()
-            .find(|(n, _)| *n == name)
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, t)| *t)
             .ok_or_else(|| {
                 let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
