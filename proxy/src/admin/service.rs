@@ -19,7 +19,7 @@ type Reply = Response<Full<Bytes>>;
 const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 const INDEX: &str = "microwaf admin\n\
-GET  /metrics      Prometheus metrics (proxy and filter-defined)\n\
+GET  /metrics      Prometheus metrics (proxy and filter-defined); also /stats/prometheus\n\
 GET  /ready        200 once listeners are bound and plugins configured, else 503\n\
 GET  /healthz      200 while the process runs\n\
 GET  /config_dump  the running configuration as JSON (secrets redacted)\n\
@@ -75,7 +75,8 @@ fn handle(state: &AdminState, req: Request<Incoming>) -> Reply {
         ("/healthz", true) => text(StatusCode::OK, "ok\n".into()),
         ("/ready", true) if state.ready.is_ready() => text(StatusCode::OK, "ready\n".into()),
         ("/ready", true) => text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into()),
-        ("/metrics", true) => metrics(state),
+        // Envoy's path too, so existing scrape configurations keep working.
+        ("/metrics" | "/stats/prometheus", true) => metrics(state),
         ("/config_dump", true) => config_dump(state),
         ("/logging", false) if req.method() == Method::POST => logging(state, req.uri().query()),
         ("/" | "/healthz" | "/ready" | "/metrics" | "/config_dump" | "/logging", _) => text(

@@ -122,7 +122,7 @@ async fn metrics_combine_registry_and_tagged_filter_metrics() {
     // The hook is called per scrape, and a reload's stats_tags apply to the next scrape.
     cfg.stats_tags.clear();
     tx.send(Arc::new(cfg)).unwrap();
-    let (_, _, body) = call(handle.local_addr(), "GET", "/metrics").await;
+    let (_, _, body) = call(handle.local_addr(), "GET", "/stats/prometheus").await;
     assert!(body.contains("requests_total 2\n"), "{body}");
     assert!(body.contains("reqs_value_foo 1\n"), "{body}");
     assert_eq!(scrapes.load(Ordering::SeqCst), 2);

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::cluster::socket_address;
-use super::typed::typed;
+use super::typed::{metadata, typed};
 use super::value::{At, Fields};
 use crate::config::error::FieldResult;
 use crate::config::files::{ClusterRefs, Resolver};
@@ -32,6 +32,7 @@ pub fn listener(
         known: &[
             "name",
             "address",
+            "metadata",
             "filter_chains",
             "per_connection_buffer_limit_bytes",
             "listener_filters",
@@ -105,6 +106,11 @@ pub fn listener(
         address: SocketAddr::new(ip, port),
         tls,
         kind,
+        metadata: o
+            .get("metadata")
+            .map(|m| metadata(&m))
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 

@@ -296,6 +296,7 @@ fn single_object_lists_as_in_sdk_examples() {
 fn network_wasm_filter_before_tcp_proxy() {
     let listener = r#"  - name: l4
     address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    metadata: {filter_metadata: {audit: {tier: db}}}
     filter_chains:
     - filters:
       - name: envoy.filters.network.wasm
@@ -314,6 +315,10 @@ fn network_wasm_filter_before_tcp_proxy() {
         panic!("not tcp")
     };
     assert_eq!(tcp.idle_timeout, None);
+    assert_eq!(
+        c.listeners[0].metadata["audit"],
+        serde_json::json!({"tier": "db"})
+    );
     let p = &tcp.network_filters[0];
     assert_eq!(
         (p.name.as_str(), p.plugin_config.as_slice(), p.fail_open),
@@ -398,4 +403,11 @@ fn enum_names_are_case_insensitive_as_in_envoy() {
         (c.clusters[0].discovery, c.clusters[0].lb),
         (Discovery::StrictDns, LbPolicy::LeastRequest)
     );
+}
+
+#[test]
+fn json_bootstrap_is_accepted() {
+    // Envoy also takes JSON bootstraps; JSON is YAML here.
+    let c = parse(r#"{"admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 9901}}}}"#).unwrap();
+    assert_eq!(c.admin, Some("127.0.0.1:9901".parse().unwrap()));
 }

@@ -96,6 +96,8 @@ pub struct Listener {
     /// Downstream TLS; `None` is plain TCP (HTTP/2 then needs prior knowledge, "h2c").
     pub tls: Option<DownstreamTls>,
     pub kind: ListenerKind,
+    /// `metadata.filter_metadata`, exposed to filters as `listener_metadata`.
+    pub metadata: Metadata,
 }
 
 /// What a listener does with its connections.

@@ -165,6 +165,7 @@ fn listener(
         address: l.address,
         tls,
         kind,
+        metadata: l.metadata,
     })
 }
 

@@ -75,6 +75,8 @@ pub struct Listener {
     pub cluster: Option<String>,
     #[serde(default, deserialize_with = "opt_duration")]
     pub idle_timeout: Option<Duration>,
+    #[serde(default)]
+    pub metadata: Metadata,
 }
 
 #[derive(Deserialize)]
