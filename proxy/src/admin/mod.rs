@@ -12,7 +12,9 @@ mod service;
 mod tags;
 
 pub use logging::{init_reloadable_logging, LogLevelFn};
-pub use prom::{FilterMetric, FilterMetricValue, HistogramSnapshot, CONTENT_TYPE};
+pub use prom::{
+    render as render_metrics, FilterMetric, FilterMetricValue, HistogramSnapshot, CONTENT_TYPE,
+};
 pub use tags::{extract as extract_tags, Tagged};
 
 use std::net::SocketAddr;
@@ -25,7 +27,14 @@ use tokio::sync::{oneshot, watch};
 use crate::config::Config;
 
 /// Returns the current value of every filter-defined metric (supplied by the wasm runtime).
+/// Called on the admin thread once per scrape; it must not block for long.
 pub type FilterMetricsFn = Arc<dyn Fn() -> Vec<FilterMetric> + Send + Sync>;
+
+/// Appends the proxy's own metrics (a `prometheus-client` text encoding) to the buffer.
+pub type RegistryFn = Arc<dyn Fn(&mut String) -> std::fmt::Result + Send + Sync>;
+
+/// Returns the configuration currently serving traffic.
+pub type ConfigFn = Arc<dyn Fn() -> Arc<Config> + Send + Sync>;
 
 /// Readiness: false until the proxy sets it (listeners bound and every plugin configured).
 /// Cheap to clone; all clones share the flag.
@@ -42,20 +51,21 @@ impl Readiness {
     }
 }
 
-/// What the admin server reads. Build with [`AdminState::new`] and the `with_*` methods.
+/// What the admin server reads: closures, so the proxy keeps its state however it likes
+/// (a `Mutex`, a `watch` channel…). Build with [`AdminState::new`] and the `with_*` methods.
 #[derive(Clone)]
 pub struct AdminState {
-    /// The configuration currently serving traffic (the proxy sends each applied reload);
-    /// `/config_dump` prints it and `/metrics` uses its `stats_tags`.
-    pub config: watch::Receiver<Arc<Config>>,
+    /// The applied configuration: `/config_dump` prints it and `/metrics` uses its
+    /// `stats_tags`, so both follow reloads.
+    pub config: ConfigFn,
     pub ready: Readiness,
-    pub registry: Option<Arc<Registry>>,
+    pub registry: Option<RegistryFn>,
     pub filter_metrics: Option<FilterMetricsFn>,
     pub log_level: Option<LogLevelFn>,
 }
 
 impl AdminState {
-    pub fn new(config: watch::Receiver<Arc<Config>>, ready: Readiness) -> AdminState {
+    pub fn new(config: ConfigFn, ready: Readiness) -> AdminState {
         AdminState {
             config,
             ready,
@@ -65,8 +75,22 @@ impl AdminState {
         }
     }
 
-    pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
-        self.registry = Some(registry);
+    /// Follows the configurations sent on a `watch` channel.
+    pub fn from_watch(config: watch::Receiver<Arc<Config>>, ready: Readiness) -> AdminState {
+        Self::new(Arc::new(move || config.borrow().clone()), ready)
+    }
+
+    /// Serves a registry that no longer changes shape.
+    pub fn with_registry(self, registry: Arc<Registry>) -> Self {
+        self.with_registry_fn(Arc::new(move |out: &mut String| {
+            prometheus_client::encoding::text::encode(out, &registry)
+        }))
+    }
+
+    /// Serves metrics encoded by `f`, e.g. from a registry behind a lock:
+    /// `move |out| prometheus_client::encoding::text::encode(out, &registry.lock())`.
+    pub fn with_registry_fn(mut self, f: RegistryFn) -> Self {
+        self.registry = Some(f);
         self
     }
 

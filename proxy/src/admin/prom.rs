@@ -8,8 +8,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use prometheus_client::registry::Registry;
-
 use super::tags;
 use crate::config::StatsTag;
 
@@ -57,24 +55,15 @@ type Family<'a> = (
     Vec<(Vec<(String, String)>, &'a FilterMetricValue)>,
 );
 
-/// Renders the registry, then the filter metrics grouped into families by their
-/// tag-extracted names.
-pub fn render(
-    registry: Option<&Registry>,
-    filter: &[FilterMetric],
-    stats_tags: &[StatsTag],
-) -> String {
-    let mut out = String::new();
-    if let Some(registry) = registry {
-        let mut text = String::new();
-        if prometheus_client::encoding::text::encode(&mut text, registry).is_ok() {
-            // OpenMetrics framing the 0.0.4 format does not have.
-            for line in text.lines() {
-                if line != "# EOF" && !line.starts_with("# UNIT ") {
-                    out.push_str(line);
-                    out.push('\n');
-                }
-            }
+/// Renders the proxy's metrics (`prometheus-client` text, OpenMetrics framing removed), then
+/// the filter metrics grouped into families by their tag-extracted names.
+pub fn render(proxy_metrics: &str, filter: &[FilterMetric], stats_tags: &[StatsTag]) -> String {
+    let mut out = String::with_capacity(proxy_metrics.len() + 64 * filter.len());
+    // OpenMetrics lines the 0.0.4 format does not have.
+    for line in proxy_metrics.lines() {
+        if line != "# EOF" && !line.starts_with("# UNIT ") {
+            out.push_str(line);
+            out.push('\n');
         }
     }
     let mut families: BTreeMap<String, Family> = BTreeMap::new();
@@ -165,6 +154,7 @@ mod tests {
     use super::*;
     use crate::config::Pattern;
     use prometheus_client::metrics::counter::Counter;
+    use prometheus_client::registry::Registry;
 
     fn counter(name: &str, v: u64) -> FilterMetric {
         FilterMetric {
@@ -184,7 +174,7 @@ mod tests {
             counter("reqs_value=foo", 1),
             counter("reqs_value=bar", 2),
         ];
-        let text = render(None, &metrics, &tags);
+        let text = render("", &metrics, &tags);
         assert_eq!(
             text,
             "# TYPE reqs counter\nreqs{value=\"foo\"} 1\nreqs{value=\"bar\"} 2\n# TYPE requests_total counter\nrequests_total 3\n"
@@ -207,7 +197,7 @@ mod tests {
                 value: FilterMetricValue::Gauge(-2),
             },
         ];
-        let text = render(None, &metrics, &[]);
+        let text = render("", &metrics, &[]);
         assert!(text.contains("# TYPE hdrs histogram\nhdrs_bucket{le=\"1\"} 1\nhdrs_bucket{le=\"10\"} 3\nhdrs_bucket{le=\"+Inf\"} 4\nhdrs_sum 12.5\nhdrs_count 4\n"), "{text}");
         assert!(
             text.contains("# TYPE inflight gauge\ninflight -2\n"),
@@ -221,7 +211,9 @@ mod tests {
         let c: Counter = Counter::default();
         c.inc();
         registry.register("proxy_requests", "Requests", c);
-        let text = render(Some(&registry), &[counter("x", 1)], &[]);
+        let mut encoded = String::new();
+        prometheus_client::encoding::text::encode(&mut encoded, &registry).unwrap();
+        let text = render(&encoded, &[counter("x", 1)], &[]);
         assert!(text.contains("proxy_requests_total 1\n"), "{text}");
         assert!(!text.contains("# EOF"), "{text}");
         assert!(text.ends_with("# TYPE x counter\nx 1\n"), "{text}");

@@ -93,13 +93,19 @@ fn metrics(state: &AdminState) -> Reply {
         .as_ref()
         .map(|f| f())
         .unwrap_or_default();
-    let config = state.config.borrow().clone();
-    let body = prom::render(state.registry.as_deref(), &filter, &config.stats_tags);
+    let config = (state.config)();
+    let mut proxy_metrics = String::new();
+    if let Some(encode) = &state.registry {
+        if let Err(e) = encode(&mut proxy_metrics) {
+            tracing::warn!("encoding proxy metrics: {e}");
+        }
+    }
+    let body = prom::render(&proxy_metrics, &filter, &config.stats_tags);
     reply(StatusCode::OK, prom::CONTENT_TYPE, body)
 }
 
 fn config_dump(state: &AdminState) -> Reply {
-    let config = state.config.borrow().clone();
+    let config = (state.config)();
     match serde_json::to_string_pretty(&*config) {
         Ok(json) => reply(StatusCode::OK, "application/json", json + "\n"),
         Err(e) => text(

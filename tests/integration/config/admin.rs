@@ -48,7 +48,7 @@ async fn readiness_follows_the_flag_and_health_is_always_ok() {
     let ready = Readiness::default();
     let handle = admin::spawn(
         "127.0.0.1:0".parse().unwrap(),
-        AdminState::new(rx, ready.clone()),
+        AdminState::from_watch(rx, ready.clone()),
     )
     .unwrap();
     let addr = handle.local_addr();
@@ -100,7 +100,7 @@ async fn metrics_combine_registry_and_tagged_filter_metrics() {
             },
         ]
     });
-    let state = AdminState::new(rx, Readiness::default())
+    let state = AdminState::from_watch(rx, Readiness::default())
         .with_registry(Arc::new(registry))
         .with_filter_metrics(hook);
     let handle = admin::spawn("127.0.0.1:0".parse().unwrap(), state).unwrap();
@@ -157,7 +157,7 @@ static_resources:
     let (_tx, rx) = watch::channel(Arc::new(cfg));
     let handle = admin::spawn(
         "127.0.0.1:0".parse().unwrap(),
-        AdminState::new(rx, Readiness::default()),
+        AdminState::from_watch(rx, Readiness::default()),
     )
     .unwrap();
     let (status, ctype, body) = call(handle.local_addr(), "GET", "/config_dump").await;
@@ -180,7 +180,7 @@ async fn logging_level_changes_through_the_hook() {
         record.lock().unwrap().push(level.to_owned());
         Ok(())
     });
-    let state = AdminState::new(rx, Readiness::default()).with_log_level(hook);
+    let state = AdminState::from_watch(rx, Readiness::default()).with_log_level(hook);
     let handle = admin::spawn("127.0.0.1:0".parse().unwrap(), state).unwrap();
     let addr = handle.local_addr();
     assert_eq!(call(addr, "POST", "/logging?level=debug").await.0, 200);
@@ -205,7 +205,7 @@ fn bind_conflict_is_an_error() {
     let (_tx, rx) = watch::channel(Arc::new(example_config()));
     let err = admin::spawn(
         taken.local_addr().unwrap(),
-        AdminState::new(rx, Readiness::default()),
+        AdminState::from_watch(rx, Readiness::default()),
     )
     .err()
     .unwrap();
@@ -214,4 +214,35 @@ fn bind_conflict_is_an_error() {
             .starts_with("admin: cannot listen on 127.0.0.1:"),
         "{err}"
     );
+}
+
+/// The proxy keeps its registry behind a lock and its config wherever it likes; metrics
+/// registered after the server started show up on the next scrape.
+#[tokio::test]
+async fn closures_over_locked_state() {
+    let registry = Arc::new(Mutex::new(Registry::default()));
+    let config = Arc::new(Mutex::new(Arc::new(example_config())));
+    let (reg, cfg) = (registry.clone(), config.clone());
+    let state = AdminState::new(
+        Arc::new(move || cfg.lock().unwrap().clone()),
+        Readiness::default(),
+    )
+    .with_registry_fn(Arc::new(move |out: &mut String| {
+        prometheus_client::encoding::text::encode(out, &reg.lock().unwrap())
+    }));
+    let handle = admin::spawn("127.0.0.1:0".parse().unwrap(), state).unwrap();
+    let late: Counter = Counter::default();
+    late.inc();
+    registry
+        .lock()
+        .unwrap()
+        .register("late", "Registered after start", late);
+    let (_, _, body) = call(handle.local_addr(), "GET", "/metrics").await;
+    assert!(body.contains("late_total 1\n"), "{body}");
+    let mut changed = (*config.lock().unwrap().clone()).clone();
+    changed.admin = Some("127.0.0.1:1".parse().unwrap());
+    *config.lock().unwrap() = Arc::new(changed);
+    let (_, _, dump) = call(handle.local_addr(), "GET", "/config_dump").await;
+    let json: serde_json::Value = serde_json::from_str(&dump).unwrap();
+    assert_eq!(json["admin"], "127.0.0.1:1");
 }
