@@ -64,6 +64,10 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// against `base_dir`.
 pub fn parse(text: &str, file: &str, base_dir: &Path) -> Result<Config, ConfigError> {
     let doc: serde_json::Value = serde_yaml_ng::from_str(text).map_err(|e| syntax(file, &e))?;
+    if doc.is_null() {
+        // An empty (e.g. truncated) file must never become a configuration without listeners.
+        return Err(FieldError::new("", "the file is empty").in_file(file));
+    }
     let resolver = files::Resolver::new(base_dir);
     let parsed = match detect(&doc) {
         Format::Native => native::parse(text, &resolver),

@@ -4,7 +4,8 @@
 //! and the running configuration keeps serving.
 //!
 //! Polling the content (not mtime alone) catches editors that replace the file and
-//! `ConfigMap` symlink swaps, and costs one small read per second. Files the configuration
+//! `ConfigMap` symlink swaps, and costs one small read per second. A change is loaded once two
+//! consecutive polls see the same new content, so a file caught mid-write is never applied. Files the configuration
 //! references (wasm modules, certificates) are not watched: send SIGHUP after changing them;
 //! a SIGHUP always publishes, even when the configuration itself is unchanged.
 
@@ -14,18 +15,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use super::{load, Config};
 
-/// What triggers a reload.
+/// What triggers a reload, and where attempts are counted.
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
     /// How often to check the file's content; `None` disables polling.
     pub poll: Option<Duration>,
     /// Reload on SIGHUP (Unix).
     pub sighup: bool,
+    pub metrics: Option<ReloadMetrics>,
 }
 
 impl Default for WatchOptions {
@@ -33,7 +39,44 @@ impl Default for WatchOptions {
         WatchOptions {
             poll: Some(Duration::from_secs(1)),
             sighup: true,
+            metrics: None,
         }
+    }
+}
+
+/// Outcome of loading the file again.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum ReloadResult {
+    ok,
+    error,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadLabels {
+    pub result: ReloadResult,
+}
+
+/// `config_reloads_total{result="ok"|"error"}`: a rejected file is visible to alerting, not
+/// only in the log.
+#[derive(Debug, Clone, Default)]
+pub struct ReloadMetrics {
+    pub reloads: Family<ReloadLabels, Counter>,
+}
+
+impl ReloadMetrics {
+    pub fn new(registry: &mut Registry) -> ReloadMetrics {
+        let m = ReloadMetrics::default();
+        registry.register(
+            "config_reloads",
+            "Configuration file loads after start, by result",
+            m.reloads.clone(),
+        );
+        m
+    }
+
+    fn count(&self, result: ReloadResult) {
+        self.reloads.get_or_create(&ReloadLabels { result }).inc();
     }
 }
 
@@ -67,7 +110,9 @@ impl ConfigWatcher {
         let mut state = Poller {
             path: path.to_path_buf(),
             last: content_hash(path),
+            pending: None,
             tx,
+            metrics: options.metrics.clone(),
         };
         let manual = trigger.clone();
         let task = tokio::spawn(async move {
@@ -114,22 +159,41 @@ struct Poller {
     path: PathBuf,
     /// Hash of the content last loaded or attempted, so a broken file is reported once.
     last: Option<u64>,
+    /// A changed content seen by the previous poll: it is loaded once a second poll sees it
+    /// unchanged, so a file caught mid-write (truncated, half written) is never loaded.
+    pending: Option<u64>,
     tx: watch::Sender<Arc<Config>>,
+    metrics: Option<ReloadMetrics>,
 }
 
 impl Poller {
     fn check(&mut self, forced: bool) {
         let now = content_hash(&self.path);
-        if !forced && now == self.last {
-            return;
+        if !forced {
+            if now == self.last {
+                self.pending = None;
+                return;
+            }
+            if self.pending != now {
+                self.pending = now;
+                return;
+            }
         }
+        self.pending = None;
         self.last = now;
-        match load(&self.path) {
+        let result = match load(&self.path) {
             Ok(config) => {
                 tracing::info!("configuration reloaded from {}", self.path.display());
                 self.tx.send_replace(Arc::new(config));
+                ReloadResult::ok
             }
-            Err(e) => tracing::error!("{e}; keeping the running configuration"),
+            Err(e) => {
+                tracing::error!("{e}; keeping the running configuration");
+                ReloadResult::error
+            }
+        };
+        if let Some(m) = &self.metrics {
+            m.count(result);
         }
     }
 }

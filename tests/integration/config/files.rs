@@ -126,3 +126,14 @@ fn documented_native_example_loads() {
     let cfg: serde_json::Value = serde_json::from_slice(&microwaf.plugin_config).unwrap();
     assert_eq!(cfg["mode"], "block");
 }
+
+#[test]
+fn empty_file_is_rejected() {
+    for text in ["", "# only a comment\n", "---\n"] {
+        let err = config::parse(text, "empty.yaml", &configs()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "empty.yaml: (top level): the file is empty"
+        );
+    }
+}

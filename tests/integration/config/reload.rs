@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use microwaf_proxy::config::watch::{ConfigWatcher, WatchOptions};
+use microwaf_proxy::config::watch::{ConfigWatcher, ReloadMetrics, WatchOptions};
 use microwaf_proxy::config::{self, Config};
+use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
 /// A fresh directory holding `filter.wasm` and a `config.yaml` with admin on `admin_port`.
@@ -42,6 +43,7 @@ fn polling() -> WatchOptions {
     WatchOptions {
         poll: Some(Duration::from_millis(20)),
         sighup: false,
+        metrics: None,
     }
 }
 
@@ -51,6 +53,23 @@ async fn next(rx: &mut watch::Receiver<Arc<Config>>) -> Arc<Config> {
         .expect("no reload published")
         .unwrap();
     rx.borrow_and_update().clone()
+}
+
+fn encode(registry: &Registry) -> String {
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
+    text
+}
+
+/// Polls the registry until its text contains `line` (10 s at most).
+async fn wait_for(registry: &Registry, line: &str) {
+    for _ in 0..1000 {
+        if encode(registry).contains(line) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never saw {line:?} in:\n{}", encode(registry));
 }
 
 fn admin_port(c: &Config) -> u16 {
@@ -70,15 +89,23 @@ async fn file_change_publishes_the_new_config() {
 #[tokio::test]
 async fn broken_config_is_skipped_and_the_old_one_stays() {
     let dir = workspace("broken", 9901);
-    let (_watcher, mut rx) = start(&dir, polling());
+    let mut registry = Registry::default();
+    let options = WatchOptions {
+        metrics: Some(ReloadMetrics::new(&mut registry)),
+        ..polling()
+    };
+    let (_watcher, mut rx) = start(&dir, options);
     rx.borrow_and_update();
     std::fs::write(dir.join("config.yaml"), "listeners: [ {\n").unwrap();
-    // Long enough for many polls of the broken file; nothing may be published.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Wait until the broken content has been attempted: it must not be published.
+    wait_for(&registry, "config_reloads_total{result=\"error\"} 1\n").await;
     assert!(!rx.has_changed().unwrap(), "a broken config was published");
     assert_eq!(admin_port(&rx.borrow()), 9901);
     write_config(&dir, 9903);
     assert_eq!(admin_port(&*next(&mut rx).await), 9903);
+    // The broken content was attempted once, not on every poll.
+    wait_for(&registry, "config_reloads_total{result=\"ok\"} 1\n").await;
+    assert!(encode(&registry).contains("config_reloads_total{result=\"error\"} 1\n"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -88,6 +115,7 @@ async fn manual_trigger_reloads_unchanged_file() {
     let options = WatchOptions {
         poll: None,
         sighup: false,
+        metrics: None,
     };
     let (watcher, mut rx) = start(&dir, options);
     rx.borrow_and_update();
@@ -102,6 +130,7 @@ async fn sighup_reloads() {
     let options = WatchOptions {
         poll: None,
         sighup: true,
+        metrics: None,
     };
     let (_watcher, mut rx) = start(&dir, options);
     rx.borrow_and_update();
