@@ -161,3 +161,35 @@ fn tcp_listener_and_header_matchers() {
     assert_eq!(retry.retry_on, vec![RetryOn::FiveXx, RetryOn::Reset]);
     assert_eq!(retry.per_try_timeout, Some(Duration::from_secs(1)));
 }
+
+#[test]
+fn tls_settings_are_checked() {
+    let dir = std::env::temp_dir().join(format!("microwaf-native-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["c.pem", "k.pem", "ca.pem"] {
+        std::fs::write(dir.join(f), "placeholder").unwrap();
+    }
+    let run = |tls: &str| {
+        let text = format!("listeners:\n- address: 127.0.0.1:0\n  tls: {tls}\n  routes: [{{direct: {{status: 200}}}}]\n");
+        config::parse(&text, "native.yaml", &dir).map_err(|e| e.to_string())
+    };
+    let c = run("{cert: c.pem, key: k.pem, client_ca: ca.pem, require_client_cert: true}").unwrap();
+    let tls = c.listeners[0].tls.as_ref().unwrap();
+    assert_eq!(tls.key, Secret(DataSource::File(dir.join("k.pem"))));
+    assert!(tls.require_client_cert);
+    assert_eq!(
+        run("{cert: c.pem, key: k.pem, require_client_cert: true}").unwrap_err(),
+        "native.yaml: listeners[0].tls.require_client_cert: requires `client_ca` to verify client certificates against"
+    );
+    assert!(run("{cert: c.pem}")
+        .unwrap_err()
+        .starts_with("native.yaml: listeners[0].tls: missing field `key`"));
+    let up = "clusters:\n- {name: a, endpoints: [127.0.0.1:1], tls: {cert: c.pem}}\n";
+    assert_eq!(
+        config::parse(up, "native.yaml", &dir)
+            .unwrap_err()
+            .to_string(),
+        "native.yaml: clusters[0].tls: `cert` and `key` go together"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
