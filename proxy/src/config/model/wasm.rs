@@ -9,7 +9,8 @@ use serde::{Serialize, Serializer};
 /// Maps onto the runtime's plugin description one to one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WasmPlugin {
-    /// Plugin name (Envoy `config.name`); unique within its chain. Metrics and logs use it.
+    /// Plugin name (Envoy `config.name`, the `plugin_name` property). Required and unique
+    /// within its list in the native format; Envoy files may leave it empty or repeat it.
     pub name: String,
     /// Root context id the plugin selects (`config.root_id`); often empty.
     pub root_id: String,
