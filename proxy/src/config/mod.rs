@@ -63,7 +63,14 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Parses configuration text. `file` names it in errors; relative paths inside are resolved
 /// against `base_dir`.
 pub fn parse(text: &str, file: &str, base_dir: &Path) -> Result<Config, ConfigError> {
-    let doc: serde_json::Value = serde_yaml_ng::from_str(text).map_err(|e| syntax(file, &e))?;
+    let mut yaml: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(text).map_err(|e| syntax(file, &e))?;
+    // `<<: *anchor` merge keys, which Envoy's YAML loader applies too.
+    yaml.apply_merge()
+        .map_err(|e| FieldError::new("", e.to_string()).in_file(file))?;
+    let doc = serde_json::to_value(&yaml).map_err(|e| {
+        FieldError::new("", format!("not a JSON-compatible document: {e}")).in_file(file)
+    })?;
     if doc.is_null() {
         // An empty (e.g. truncated) file must never become a configuration without listeners.
         return Err(FieldError::new("", "the file is empty").in_file(file));

@@ -411,3 +411,20 @@ fn json_bootstrap_is_accepted() {
     let c = parse(r#"{"admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 9901}}}}"#).unwrap();
     assert_eq!(c.admin, Some("127.0.0.1:9901".parse().unwrap()));
 }
+
+#[test]
+fn yaml_anchors_and_merge_keys() {
+    let text = r#"static_resources:
+  clusters:
+  - &base
+    name: a
+    connect_timeout: 2s
+    load_assignment: {endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 1}}}}]}]}
+  - <<: *base
+    name: b
+"#;
+    let c = parse(text).unwrap();
+    assert_eq!(c.clusters[1].name, "b");
+    assert_eq!(c.clusters[1].connect_timeout, Duration::from_secs(2));
+    assert_eq!(c.clusters[1].endpoints, c.clusters[0].endpoints);
+}
