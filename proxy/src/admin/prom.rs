@@ -77,13 +77,30 @@ pub fn render(proxy_metrics: &str, filter: &[FilterMetric], stats_tags: &[StatsT
             family.1.push((tagged.tags, &metric.value));
         }
     }
+    let taken = proxy_sample_names(proxy_metrics);
     for (name, (kind, samples)) in &families {
+        // A second family with a proxy metric's name would make the whole scrape invalid.
+        if taken.contains(name.as_str()) {
+            tracing::debug!("filter metric {name} shadows a proxy metric; not exported");
+            continue;
+        }
         let _ = writeln!(out, "# TYPE {name} {kind}");
         for (labels, value) in samples {
             sample(&mut out, name, labels, value);
         }
     }
     out
+}
+
+/// Family and sample names already used by the proxy's own metrics.
+fn proxy_sample_names(text: &str) -> std::collections::HashSet<&str> {
+    text.lines()
+        .filter_map(|line| match line.strip_prefix("# TYPE ") {
+            Some(rest) => rest.split(' ').next(),
+            None if !line.starts_with('#') => line.split(['{', ' ']).next(),
+            None => None,
+        })
+        .collect()
 }
 
 fn sample(out: &mut String, name: &str, labels: &[(String, String)], value: &FilterMetricValue) {
@@ -217,6 +234,21 @@ mod tests {
         assert!(text.contains("proxy_requests_total 1\n"), "{text}");
         assert!(!text.contains("# EOF"), "{text}");
         assert!(text.ends_with("# TYPE x counter\nx 1\n"), "{text}");
+    }
+
+    #[test]
+    fn filter_metrics_never_duplicate_proxy_families() {
+        let proxy = "# HELP downstream_rq Requests.\n# TYPE downstream_rq counter\ndownstream_rq_total{code=\"2xx\"} 1\n# EOF\n";
+        let filter = [
+            counter("downstream_rq", 5),
+            counter("downstream_rq_total", 6),
+            counter("ok", 1),
+        ];
+        let text = render(proxy, &filter, &[]);
+        assert_eq!(
+            text,
+            "# HELP downstream_rq Requests.\n# TYPE downstream_rq counter\ndownstream_rq_total{code=\"2xx\"} 1\n# TYPE ok counter\nok 1\n"
+        );
     }
 
     #[test]
