@@ -92,6 +92,8 @@ fn listener(
                 ("virtual_hosts", l.virtual_hosts.is_some()),
                 ("codec", l.codec.is_some()),
                 ("access_log", l.access_log.is_some()),
+                ("limits", l.limits.is_some()),
+                ("stat_prefix", l.stat_prefix.is_some()),
             ];
             if let Some((field, _)) = only_http.iter().find(|(_, set)| *set) {
                 return Err(FieldError::new(
@@ -132,24 +134,7 @@ fn listener(
                     ))
                 }
             };
-            let d = Limits::default();
-            let limits = Limits {
-                buffer_limit_bytes: l.limits.buffer_limit_bytes.unwrap_or(d.buffer_limit_bytes),
-                max_request_headers_kb: l
-                    .limits
-                    .max_request_headers_kb
-                    .unwrap_or(d.max_request_headers_kb),
-                request_headers_timeout: l.limits.request_headers_timeout,
-                idle_timeout: l
-                    .limits
-                    .idle_timeout
-                    .or(d.idle_timeout)
-                    .filter(|t| !t.is_zero()),
-                max_concurrent_streams: l
-                    .limits
-                    .max_concurrent_streams
-                    .unwrap_or(d.max_concurrent_streams),
-            };
+            let limits = limits(l.limits.unwrap_or_default());
             ListenerKind::Http(HttpConnMgr {
                 codec: l.codec.unwrap_or(Codec::Auto),
                 stat_prefix: l.stat_prefix.unwrap_or_else(|| name.clone()),
@@ -167,6 +152,18 @@ fn listener(
         kind,
         metadata: l.metadata,
     })
+}
+
+/// Native limits over Envoy's defaults; `0s` disables the idle timeout.
+fn limits(l: schema::Limits) -> Limits {
+    let d = Limits::default();
+    Limits {
+        buffer_limit_bytes: l.buffer_limit_bytes.unwrap_or(d.buffer_limit_bytes),
+        max_request_headers_kb: l.max_request_headers_kb.unwrap_or(d.max_request_headers_kb),
+        request_headers_timeout: l.request_headers_timeout.filter(|t| !t.is_zero()),
+        idle_timeout: l.idle_timeout.or(d.idle_timeout).filter(|t| !t.is_zero()),
+        max_concurrent_streams: l.max_concurrent_streams.unwrap_or(d.max_concurrent_streams),
+    }
 }
 
 fn access_log(target: &str, files: &Resolver) -> AccessLog {

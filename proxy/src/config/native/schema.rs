@@ -68,8 +68,7 @@ pub struct Listener {
     pub filters: Vec<Plugin>,
     pub routes: Option<Vec<Route>>,
     pub virtual_hosts: Option<Vec<VirtualHost>>,
-    #[serde(default)]
-    pub limits: Limits,
+    pub limits: Option<Limits>,
     pub access_log: Option<String>,
     /// TCP listeners: the upstream cluster.
     pub cluster: Option<String>,

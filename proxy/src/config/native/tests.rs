@@ -193,3 +193,12 @@ fn tls_settings_are_checked() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn http_only_settings_on_tcp_listeners_are_rejected() {
+    let e = error("listeners:\n- {address: 127.0.0.1:0, protocol: tcp, cluster: a, limits: {idle_timeout: 1s}}\nclusters:\n- {name: a, endpoints: [127.0.0.1:1]}\n");
+    assert_eq!(
+        e,
+        "native.yaml: listeners[0].limits: only for http listeners"
+    );
+}
