@@ -5,6 +5,41 @@
 //! it shows comes through [`AdminState`]: the proxy's metrics registry, a hook returning the
 //! filter-defined metrics, the configuration currently applied, a readiness flag and a log
 //! level hook.
+//!
+//! Wiring, as `serve` would do it:
+//! ```no_run
+//! # use std::sync::{Arc, Mutex};
+//! # use microwaf_proxy::{admin, config};
+//! # async fn serve(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+//! let log_level = admin::init_reloadable_logging("info")?;
+//! let cfg = Arc::new(config::load(path)?);
+//! let registry = Arc::new(Mutex::new(prometheus_client::registry::Registry::default()));
+//! let reloads = config::watch::ReloadMetrics::new(&mut registry.lock().unwrap());
+//! let options = config::watch::WatchOptions { metrics: Some(reloads), ..Default::default() };
+//! let watcher = config::watch::ConfigWatcher::spawn(path, cfg.clone(), options)?;
+//! let (applied_tx, applied_rx) = tokio::sync::watch::channel(cfg.clone());
+//! let ready = admin::Readiness::default();
+//! let reg = registry.clone();
+//! let state = admin::AdminState::from_watch(applied_rx, ready.clone())
+//!     .with_registry_fn(Arc::new(move |out: &mut String| {
+//!         prometheus_client::encoding::text::encode(out, &reg.lock().unwrap())
+//!     }))
+//!     .with_log_level(log_level);
+//! let _admin = match cfg.admin {
+//!     Some(addr) => Some(admin::spawn(addr, state)?),
+//!     None => None,
+//! };
+//! // ... bind listeners, configure plugins, then:
+//! ready.set(true);
+//! let mut candidates = watcher.subscribe();
+//! while candidates.changed().await.is_ok() {
+//!     let next = candidates.borrow_and_update().clone();
+//!     // Apply `next` (build state, load plugins); only once it serves:
+//!     applied_tx.send_replace(next);
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 mod logging;
 mod prom;
