@@ -1,1 +1,4 @@
 //! Wasmtime embedding for proxy-wasm plugins (work in progress).
+
+pub mod metrics;
+pub mod shared;
