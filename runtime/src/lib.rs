@@ -1,4 +1,5 @@
 //! Wasmtime embedding for proxy-wasm plugins (work in progress).
 
 pub mod metrics;
+pub mod properties;
 pub mod shared;
