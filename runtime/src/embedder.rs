@@ -2,7 +2,6 @@
 //! value types that cross that boundary. The runtime does no I/O of its own: callouts, logs,
 //! clocks and request attributes all come through these traits.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
