@@ -11,6 +11,10 @@ pub mod linker;
 pub mod memory;
 pub mod pairs;
 pub mod types;
+pub mod wasi;
+
+#[cfg(test)]
+mod testing;
 
 pub use host::{GrpcCall, Host, HostResult, HttpCall, LocalResponse, PairRef};
 pub use linker::add_to_linker;
@@ -20,3 +24,4 @@ pub use types::{
     AbiVersion, Action, BufferType, ContextType, LogLevel, MapType, MetricType, PeerType, Status,
     StreamType,
 };
+pub use wasi::{add_wasi_to_linker, ProcExit, WasiHost};

@@ -42,6 +42,8 @@ mod error;
 mod exports;
 mod fault;
 mod host;
+pub mod metrics;
+pub mod shared;
 mod mailbox;
 mod network;
 mod plugin;
