@@ -30,7 +30,7 @@ impl WasmEngine {
         let engine = Engine::new(&wasmtime_config(cfg)).map_err(engine_err)?;
         let mut linker = Linker::new(&engine);
         microwaf_abi::add_to_linker(&mut linker, |s: &mut VmState| s).map_err(engine_err)?;
-        crate::wasi::add_to_linker(&mut linker).map_err(engine_err)?;
+        microwaf_abi::add_wasi_to_linker(&mut linker, |s: &mut VmState| s).map_err(engine_err)?;
         let stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), cfg.epoch_tick, stop.clone())?;
         Ok(WasmEngine {

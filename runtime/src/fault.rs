@@ -68,7 +68,7 @@ impl Fault {
                 | Trap::IndirectCallToNull
                 | Trap::BadSignature,
             ) => TrapKind::MemoryAccess,
-            _ if e.downcast_ref::<crate::wasi::ProcExit>().is_some() => TrapKind::Exit,
+            _ if e.downcast_ref::<microwaf_abi::ProcExit>().is_some() => TrapKind::Exit,
             _ => TrapKind::Other,
         };
         Fault {

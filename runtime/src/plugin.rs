@@ -10,9 +10,10 @@ use crate::embedder::{Embedder, PropertySource, StreamEvents};
 use crate::fault::{FailureCounters, FailureSnapshot};
 use crate::host::ContextKind;
 use crate::mailbox::Mailbox;
+use crate::metrics::{MetricRegistry, MetricSnapshot};
 use crate::network::NetworkStream;
 use crate::pool::VmSlot;
-use crate::registry::{MetricSample, PluginMetrics, SharedStore};
+use crate::shared::SharedRegistry;
 use crate::stream::{HttpStream, StreamCore};
 
 /// What every VM of a plugin shares.
@@ -20,8 +21,8 @@ pub(crate) struct PluginShared {
     pub config: Arc<PluginConfig>,
     pub abi: AbiVersion,
     pub embedder: Arc<dyn Embedder>,
-    pub shared: Arc<SharedStore>,
-    pub metrics: Arc<PluginMetrics>,
+    pub shared: Arc<SharedRegistry>,
+    pub metrics: Arc<MetricRegistry>,
     pub counters: FailureCounters,
 }
 
@@ -66,7 +67,7 @@ impl Plugin {
     }
 
     /// The plugin's metrics, aggregated over its VMs, in definition order.
-    pub fn metrics(&self) -> Vec<MetricSample> {
+    pub fn metrics(&self) -> Vec<MetricSnapshot> {
         self.shared.metrics.snapshot()
     }
 

@@ -13,15 +13,16 @@ use crate::embedder::Embedder;
 use crate::engine::WasmEngine;
 use crate::error::RuntimeError;
 use crate::fault::FailureCounters;
+use crate::metrics::MetricRegistry;
 use crate::plugin::{new_mailbox, Plugin, PluginShared};
 use crate::pool::VmSlot;
-use crate::registry::{PluginMetrics, SharedStore};
+use crate::shared::SharedRegistry;
 
 /// One per process: load plugins with [`Runtime::load_plugin`].
 pub struct Runtime {
     engine: Arc<WasmEngine>,
     cache: ModuleCache,
-    shared: Arc<SharedStore>,
+    shared: Arc<SharedRegistry>,
     ticker: Arc<Ticker>,
 }
 
@@ -39,7 +40,7 @@ impl Runtime {
         Ok(Runtime {
             engine,
             cache: ModuleCache::new(config.cache_dir),
-            shared: Arc::new(SharedStore::default()),
+            shared: Arc::new(SharedRegistry::new()),
             ticker,
         })
     }
@@ -99,7 +100,7 @@ impl Runtime {
             abi,
             embedder,
             shared: self.shared.clone(),
-            metrics: Arc::new(PluginMetrics::default()),
+            metrics: Arc::new(MetricRegistry::new()),
             counters: FailureCounters::default(),
         });
         let mut slots = Vec::with_capacity(count);

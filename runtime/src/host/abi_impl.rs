@@ -112,34 +112,34 @@ impl Host for VmState {
         Ok(self.status.clone())
     }
     fn get_shared_data(&mut self, key: &[u8]) -> HostResult<(Bytes, u32)> {
-        self.plugin.shared.get(self.vm_id(), key)
+        self.plugin.shared.data.get(self.vm_id(), key)
     }
     fn set_shared_data(&mut self, key: &[u8], value: &[u8], cas: u32) -> HostResult<()> {
-        self.plugin.shared.set(self.vm_id(), key, value, cas)
+        self.plugin.shared.data.set(self.vm_id(), key, value, cas)
     }
     fn register_shared_queue(&mut self, name: &[u8]) -> HostResult<u32> {
         self.register_queue(name)
     }
     fn resolve_shared_queue(&mut self, vm_id: &[u8], name: &[u8]) -> HostResult<u32> {
-        self.plugin.shared.resolve_queue(vm_id, name)
+        self.plugin.shared.queues.resolve(vm_id, name)
     }
     fn enqueue_shared_queue(&mut self, queue_id: u32, value: &[u8]) -> HostResult<()> {
-        self.plugin.shared.enqueue(queue_id, value)
+        self.plugin.shared.queues.enqueue(queue_id, value)
     }
     fn dequeue_shared_queue(&mut self, queue_id: u32) -> HostResult<Bytes> {
-        self.plugin.shared.dequeue(queue_id)
+        self.plugin.shared.queues.dequeue(queue_id)
     }
     fn define_metric(&mut self, kind: MetricType, name: &[u8]) -> HostResult<u32> {
-        self.plugin.metrics.define(kind, name)
+        self.metrics.define(kind, name)
     }
     fn increment_metric(&mut self, metric_id: u32, offset: i64) -> HostResult<()> {
-        self.plugin.metrics.increment(metric_id, offset)
+        self.metrics.increment(metric_id, offset)
     }
     fn record_metric(&mut self, metric_id: u32, value: u64) -> HostResult<()> {
-        self.plugin.metrics.record(metric_id, value)
+        self.metrics.record(metric_id, value)
     }
     fn get_metric(&mut self, metric_id: u32) -> HostResult<u64> {
-        self.plugin.metrics.get(metric_id)
+        self.metrics.get(metric_id)
     }
     fn get_property(&mut self, path: &[u8]) -> HostResult<Bytes> {
         self.property(path)

@@ -23,6 +23,7 @@ pub(crate) use context::{Context, ContextKind, Pending};
 
 use crate::embedder::CalloutResponse;
 use crate::mailbox::Mailbox;
+use crate::metrics::VmMetrics;
 use crate::plugin::PluginShared;
 
 /// The id of the (single) root context of every VM: ids start at 1 (DESIGN §2).
@@ -55,6 +56,8 @@ pub(crate) struct VmState {
     pub captured: Option<Vec<String>>,
     pub mailbox: Arc<Mailbox>,
     pub generation: u64,
+    /// This VM's metric ids (names resolve to the plugin's shared series).
+    pub metrics: VmMetrics,
 }
 
 impl VmState {
@@ -68,6 +71,7 @@ impl VmState {
             .memory_size(plugin.config.limits.memory_bytes)
             .instances(1)
             .build();
+        let metrics = VmMetrics::new(plugin.metrics.clone());
         let mut contexts = HashMap::new();
         contexts.insert(ROOT_ID, Context::new(ContextKind::Root, None, None));
         VmState {
@@ -86,6 +90,7 @@ impl VmState {
             captured: Some(Vec::new()),
             mailbox,
             generation,
+            metrics,
         }
     }
 

@@ -110,7 +110,7 @@ impl VmState {
         let mailbox = self.mailbox.clone();
         let notify = Arc::new(move |qid| mailbox.post(Mail::QueueReady { qid }));
         let vm_id = self.vm_id().to_vec();
-        Ok(self.plugin.shared.register_queue(&vm_id, name, notify))
+        Ok(self.plugin.shared.queues.register(&vm_id, name, notify))
     }
 
     /// Properties: values set by the filter, the plugin's own, then the embedder's.
