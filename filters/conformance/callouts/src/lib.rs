@@ -1,19 +1,21 @@
 //! HTTP and gRPC callouts from a stream context.
 //!
-//! `on_http_request_headers` dispatches a callout and pauses; the response (delivered to the
-//! root context by the host, routed back here by the SDK through `set_effective_context`)
-//! either resumes the request, or is copied into a local reply. Request headers select:
-//! `x-callout-kind: http|grpc` (default http), `x-callout-mode: resume|reply` (default
-//! resume), `x-callout-cluster: NAME` (default from configuration), `x-callout-bad: 1`
-//! (dispatch an HTTP call without `:path`, which must fail with BadArgument).
-//! Plugin configuration (JSON): `{"cluster": NAME, "path": PATH, "authority": HOST,
-//! "timeout_ms": N, "grpc_service": S, "grpc_method": M}`.
+//! `on_http_request_headers` dispatches a callout (or opens a gRPC stream) and pauses; the
+//! response (delivered to the root context by the host, routed back here by the SDK through
+//! `set_effective_context`) either resumes the request, or is copied into a local reply.
+//! Request headers select: `x-callout-kind: http|grpc|grpc_stream` (default http),
+//! `x-callout-mode: resume|reply` (default resume), `x-callout-cluster: NAME` (default from
+//! configuration), `x-callout-bad: 1` (dispatch an HTTP call without `:path`, which must fail
+//! with BadArgument). Plugin configuration (JSON): `{"cluster": NAME, "path": PATH,
+//! "authority": HOST, "timeout_ms": N, "grpc_service": S, "grpc_method": M}`.
 
 use fixture_support::{info, render, Config};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 use std::rc::Rc;
 use std::time::Duration;
+
+mod stream;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Trace);
@@ -71,7 +73,9 @@ impl RootContext for Root {
             context_id,
             settings: Rc::clone(&self.settings),
             reply: false,
+            answered: false,
             headers: Vec::new(),
+            stream: stream::Received::default(),
         }))
     }
 }
@@ -81,8 +85,13 @@ struct Callout {
     settings: Rc<Settings>,
     /// `x-callout-mode: reply`: answer with the callout's response instead of resuming.
     reply: bool,
+    /// Whether the callout's response (or failure) has been handled. Envoy turns a headers
+    /// Pause into "stop all": no body callback may arrive before that.
+    answered: bool,
     /// Response headers to add in `on_http_response_headers` (resume mode).
     headers: Vec<(String, String)>,
+    /// What the gRPC stream (`x-callout-kind: grpc_stream`) delivered.
+    stream: stream::Received,
 }
 
 impl Callout {
@@ -122,8 +131,26 @@ impl Callout {
         .map_err(|status| format!("{status:?}"))
     }
 
+    fn open_stream(&mut self, cluster: &str) -> Result<u32, String> {
+        let messages: Vec<String> = self
+            .get_http_request_header("x-grpc-message")
+            .unwrap_or_else(|| "one,two".to_string())
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        let settings = &self.settings;
+        stream::open(
+            cluster,
+            &settings.grpc_service,
+            &settings.grpc_method,
+            &messages,
+        )
+        .map_err(|status| format!("{status:?}"))
+    }
+
     /// Resume mode: remember headers for the response; reply mode: send them in a local reply.
     fn finish(&mut self, status: u32, headers: Vec<(String, String)>, body: Vec<u8>) {
+        self.answered = true;
         if self.reply {
             let refs: Vec<(&str, &str)> = headers
                 .iter()
@@ -210,25 +237,62 @@ impl Context for Callout {
         let http = if status_code == 0 { 200 } else { 502 };
         self.finish(http, out, body);
     }
+
+    fn on_grpc_stream_initial_metadata(&mut self, _token: u32, elements: u32) {
+        info(&format!(
+            "callouts: grpc stream #{} initial metadata n={elements}",
+            self.context_id
+        ));
+        self.stream.initial_metadata();
+    }
+
+    fn on_grpc_stream_message(&mut self, _token: u32, size: usize) {
+        let message = self.stream.message(size);
+        info(&format!(
+            "callouts: grpc stream #{} message {message}",
+            self.context_id
+        ));
+    }
+
+    fn on_grpc_stream_trailing_metadata(&mut self, _token: u32, elements: u32) {
+        info(&format!(
+            "callouts: grpc stream #{} trailing metadata n={elements}",
+            self.context_id
+        ));
+        self.stream.trailing_metadata();
+    }
+
+    fn on_grpc_stream_close(&mut self, _token: u32, status: u32) {
+        let (_, message) = self.get_grpc_status();
+        info(&format!(
+            "callouts: grpc stream #{} close status={status}",
+            self.context_id
+        ));
+        let received = std::mem::take(&mut self.stream);
+        let (headers, body) = received.report(status, message.unwrap_or_default());
+        let http = if status == 0 { 200 } else { 502 };
+        self.finish(http, headers, body);
+    }
 }
 
 impl HttpContext for Callout {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         self.reply = self.get_http_request_header("x-callout-mode").as_deref() == Some("reply");
-        let grpc = self.get_http_request_header("x-callout-kind").as_deref() == Some("grpc");
+        let kind = self
+            .get_http_request_header("x-callout-kind")
+            .unwrap_or_else(|| "http".to_string());
         let cluster = self
             .get_http_request_header("x-callout-cluster")
             .unwrap_or_else(|| self.settings.cluster.clone());
-        let dispatched = if grpc {
-            self.dispatch_grpc(&cluster)
-        } else {
-            self.dispatch_http(&cluster)
+        let dispatched = match kind.as_str() {
+            "grpc" => self.dispatch_grpc(&cluster),
+            "grpc_stream" => self.open_stream(&cluster),
+            _ => self.dispatch_http(&cluster),
         };
         match dispatched {
             Ok(token) => {
                 info(&format!(
-                    "callouts: dispatched {} #{} token={token} cluster={cluster}",
-                    if grpc { "grpc" } else { "http" },
+                    "callouts: dispatched {kind} #{} token={token} cluster={cluster}",
                     self.context_id
                 ));
                 Action::Pause
@@ -243,6 +307,14 @@ impl HttpContext for Callout {
                 Action::Pause
             }
         }
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        info(&format!(
+            "callouts: request body #{} size={body_size} end_of_stream={end_of_stream} answered={}",
+            self.context_id, self.answered
+        ));
+        Action::Continue
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {

@@ -26,6 +26,15 @@ fn declare_property_arguments(name: &str) -> Vec<u8> {
     out
 }
 
+/// Envoy's `SetEnvoyFilterStateArguments` protobuf: path = 1, value = 2 (both strings).
+fn filter_state_arguments(path: &str, value: &str) -> Vec<u8> {
+    let mut out = vec![0x0a, path.len() as u8];
+    out.extend_from_slice(path.as_bytes());
+    out.extend_from_slice(&[0x12, value.len() as u8]);
+    out.extend_from_slice(value.as_bytes());
+    out
+}
+
 struct Root;
 
 impl Context for Root {}
@@ -94,6 +103,26 @@ impl Foreign {
             self.headers.push(("x-foreign-declared-readback", back));
         }
     }
+
+    /// `set_envoy_filter_state` for a key Envoy has an object factory for, an unknown key
+    /// (NotFound) and undecodable arguments (BadArgument).
+    fn filter_state(&mut self) {
+        let calls = [
+            (
+                "x-foreign-filter-state",
+                filter_state_arguments("envoy.tcp_proxy.cluster", "fixture_cluster"),
+            ),
+            (
+                "x-foreign-filter-state-unknown",
+                filter_state_arguments("fixture.unknown_key", "v"),
+            ),
+            ("x-foreign-filter-state-garbage", b"\xff\xff\xff".to_vec()),
+        ];
+        for (header, arguments) in calls {
+            let result = self.call_foreign_function("set_envoy_filter_state", Some(&arguments));
+            self.headers.push((header, result_name(&result)));
+        }
+    }
 }
 
 impl Context for Foreign {}
@@ -111,6 +140,7 @@ impl HttpContext for Foreign {
         self.headers
             .push(("x-foreign-unknown", result_name(&unknown)));
         self.declare();
+        self.filter_state();
         Action::Continue
     }
 

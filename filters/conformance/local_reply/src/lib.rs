@@ -3,7 +3,8 @@
 //!
 //! Driven by request headers so one plugin instance covers every case:
 //! `x-local-reply: <status>` triggers the reply, `x-local-reply-phase: headers|body` picks the
-//! callback (default `headers`).
+//! callback (default `headers`). `x-reset-stream` (any value) instead resets the stream with
+//! `proxy_close_stream(HttpRequest)`.
 
 use fixture_support::info;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -62,6 +63,11 @@ impl Context for LocalReply {}
 
 impl HttpContext for LocalReply {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        if self.get_http_request_header("x-reset-stream").is_some() {
+            info(&format!("local_reply: resetting #{}", self.context_id));
+            self.reset_http_request();
+            return Action::Pause;
+        }
         self.status = self
             .get_http_request_header("x-local-reply")
             .and_then(|v| v.parse().ok());
