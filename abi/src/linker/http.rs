@@ -31,7 +31,9 @@ fn add_maps<T: 'static, H: Host + 'static>(
             adapt(c, get, |cx| {
                 let map = MapType::try_from(map)?;
                 let encoded = cx.host(|h| h.get_header_map_pairs(map))?;
-                cx.return_bytes(&encoded, ptr_ptr, len_ptr)
+                // Envoy hands an empty map back as (0, 0), not as an encoded zero count.
+                let empty = encoded.len() <= 4 && encoded.iter().all(|b| *b == 0);
+                cx.return_bytes(if empty { &[] } else { &encoded }, ptr_ptr, len_ptr)
             })
         },
     )?;

@@ -47,6 +47,16 @@ fn header_pairs_round_trip_through_guest_memory() {
 }
 
 #[test]
+fn an_empty_header_map_is_zero_zero_like_envoy() {
+    let mut h = get_pairs(Alloc::Malloc);
+    h.host().headers.clear();
+    h.write(OUT_PTR, &[0xff; 16]);
+    assert_eq!(h.call(&[i(0), i(OUT_PTR), i(OUT_LEN)]).unwrap(), OK);
+    assert_eq!((h.read_u32(OUT_PTR), h.read_u32(OUT_LEN)), (0, 0));
+    assert_eq!(h.allocs(), 0);
+}
+
+#[test]
 fn proxy_on_memory_allocate_is_used_when_malloc_is_absent() {
     let mut h = get_pairs(Alloc::ProxyOnMemoryAllocate);
     assert_eq!(h.call(&[i(0), i(OUT_PTR), i(OUT_LEN)]).unwrap(), OK);
