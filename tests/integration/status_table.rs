@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use microwaf_runtime::{
-    CalloutReply, Decision, Embedder, HttpCalloutRequest, LogLevel, NoEvents, PluginConfig,
-    PropertySource, Runtime, RuntimeConfig, Status, WasmSource,
+    CalloutReply, Decision, Embedder, GrpcCalloutRequest, HttpCalloutRequest, LogLevel, NoEvents,
+    PluginConfig, PropertySource, Runtime, RuntimeConfig, Status, WasmSource,
 };
 
 /// `phase label expected hostcall args…`. Phases: `configure` (root context), `req_headers`,
@@ -66,7 +66,9 @@ configure metric_increment_unknown   NotFound            proxy_increment_metric 
 configure metric_increment_histogram BadArgument         proxy_increment_metric *o4 L:1
 configure metric_record_histogram    Ok                  proxy_record_metric *o4 L:7
 configure metric_record_unknown      NotFound            proxy_record_metric 401 L:1
+configure metric_record_counter      Ok                  proxy_record_metric *o3 L:2
 configure metric_get                 Ok                  proxy_get_metric *o3 o0
+configure metric_get_unknown         NotFound            proxy_get_metric 400 o0
 configure metric_get_histogram       BadArgument         proxy_get_metric *o4 o0
 configure property_plugin_root_id    Ok                  proxy_get_property s:plugin_root_id o0 o1
 configure property_unknown           NotFound            proxy_get_property s:status_no_such_property o0 o1
@@ -77,6 +79,8 @@ configure foreign_unknown            NotFound            proxy_call_foreign_func
 configure http_call                  Ok                  proxy_http_call s:known p::method=GET,:path=/,:authority=a s:hi p: 1000 o5
 configure http_call_no_path          BadArgument         proxy_http_call s:known p::method=GET,:authority=a s:hi p: 1000 o5
 configure http_call_unknown_cluster  BadArgument         proxy_http_call s:status_nowhere p::method=GET,:path=/,:authority=a s:hi p: 1000 o5
+configure grpc_call                  Ok                  proxy_grpc_call s:known s:svc s:m p: s:msg 1000 o5
+configure grpc_call_unknown_cluster  ParseFailure        proxy_grpc_call s:status_nowhere s:svc s:m p: s:msg 1000 o5
 configure grpc_cancel_unknown        NotFound            proxy_grpc_cancel 9999
 configure grpc_close_unknown         NotFound            proxy_grpc_close 9999
 configure get_status                 Ok                  proxy_get_status o2 o0 o1
@@ -95,6 +99,7 @@ req_headers callout_body_no_callout  NotFound            proxy_get_buffer_bytes 
 req_headers property_request_path    Ok                  proxy_get_property s:request\0path o0 o1
 req_headers set_property             Ok                  proxy_set_property s:status_prop s:hello
 req_headers clear_route_cache        Ok                  proxy_clear_route_cache
+req_headers continue_request_v010    Ok                  proxy_continue_request
 req_headers continue_upstream        Unimplemented       proxy_continue_stream 3
 req_headers continue_unknown         BadArgument         proxy_continue_stream 9
 req_headers close_unknown            BadArgument         proxy_close_stream 9
@@ -154,6 +159,15 @@ impl Embedder for Recorder {
             return Err(Status::BadArgument);
         }
         // Never answered: the table only checks that the call starts.
+        drop(reply);
+        Ok(())
+    }
+
+    fn grpc_call(&self, request: GrpcCalloutRequest, reply: CalloutReply) -> Result<(), Status> {
+        // Envoy: a name that is neither a GrpcService nor a known cluster is a ParseFailure.
+        if &request.cluster[..] != b"known" {
+            return Err(Status::ParseFailure);
+        }
         drop(reply);
         Ok(())
     }

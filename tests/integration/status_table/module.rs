@@ -32,6 +32,10 @@ const IMPORTS: &[(&str, &str)] = &[
         "i32 i32 i32 i32 i32 i32 i32 i32",
     ),
     ("proxy_http_call", "i32 i32 i32 i32 i32 i32 i32 i32 i32 i32"),
+    (
+        "proxy_grpc_call",
+        "i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32",
+    ),
     ("proxy_grpc_cancel", "i32"),
     ("proxy_grpc_close", "i32"),
     ("proxy_get_status", "i32 i32 i32"),
@@ -50,6 +54,7 @@ const IMPORTS: &[(&str, &str)] = &[
     ("proxy_call_foreign_function", "i32 i32 i32 i32 i32 i32"),
     ("proxy_get_configuration", "i32 i32"),
     ("proxy_clear_route_cache", ""),
+    ("proxy_continue_request", ""),
 ];
 
 /// `"..."` with every byte escaped, for a data segment.
