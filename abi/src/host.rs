@@ -14,6 +14,14 @@ use bytes::Bytes;
 
 use crate::types::{AbiVersion, BufferType, LogLevel, MapType, MetricType, Status, StreamType};
 
+/// Cached guest exports (see [`Host::guest_exports`]); `None` fields are looked up by name.
+#[derive(Clone, Default)]
+pub struct GuestExports {
+    pub memory: Option<wasmtime::Memory>,
+    /// `malloc`, or `proxy_on_memory_allocate` when there is no `malloc`.
+    pub allocator: Option<wasmtime::TypedFunc<u32, u32>>,
+}
+
 /// A hostcall's result as the guest will see it.
 pub type HostResult<T> = Result<T, Status>;
 
@@ -65,6 +73,13 @@ pub struct GrpcCall<'a> {
 pub trait Host {
     /// The ABI the module declared; adapters apply 0.1.0 semantics where they differ.
     fn abi_version(&self) -> AbiVersion;
+
+    /// The guest's exported memory and allocator, if the host cached them after instantiation.
+    /// Adapters otherwise look both up by name on every call; caching saves a string lookup per
+    /// hostcall. The handles must belong to the store the calls run in.
+    fn guest_exports(&self) -> GuestExports {
+        GuestExports::default()
+    }
 
     // --- logging, time, contexts -------------------------------------------------------------
     fn log(&mut self, level: LogLevel, message: &[u8]) -> HostResult<()>;

@@ -3,7 +3,7 @@
 
 use wasmtime::{Caller, Extern, Memory, TypedFunc};
 
-use crate::host::HostResult;
+use crate::host::{GuestExports, Host, HostResult};
 use crate::memory::GuestMemory;
 use crate::types::Status;
 
@@ -27,7 +27,7 @@ pub(crate) struct Cx<'a, 'c, T: 'static, H> {
 }
 
 /// Runs an adapter body and encodes its outcome: `Ok` → 0, a status → its code, a trap → `Err`.
-pub(crate) fn adapt<T: 'static, H>(
+pub(crate) fn adapt<T: 'static, H: Host>(
     mut caller: Caller<'_, T>,
     get: fn(&mut T) -> &mut H,
     body: impl FnOnce(&mut Cx<'_, '_, T, H>) -> Result<(), Fail>,
@@ -51,13 +51,20 @@ fn memory<T>(caller: &mut Caller<'_, T>) -> HostResult<Memory> {
     }
 }
 
-impl<T: 'static, H> Cx<'_, '_, T, H> {
+impl<T: 'static, H: Host> Cx<'_, '_, T, H> {
+    fn cached(&mut self) -> GuestExports {
+        (self.get)(self.caller.data_mut()).guest_exports()
+    }
+
     /// Calls `f` with guest memory and the host borrowed side by side.
     pub(crate) fn with<R>(
         &mut self,
         f: impl FnOnce(&mut GuestMemory<'_>, &mut H) -> HostResult<R>,
     ) -> HostResult<R> {
-        let mem = memory(self.caller)?;
+        let mem = match self.cached().memory {
+            Some(m) => m,
+            None => memory(self.caller)?,
+        };
         let (data, store) = mem.data_and_store_mut(&mut *self.caller);
         f(&mut GuestMemory::new(data), (self.get)(store))
     }
@@ -110,6 +117,9 @@ impl<T: 'static, H> Cx<'_, '_, T, H> {
     }
 
     fn allocator(&mut self) -> Option<TypedFunc<u32, u32>> {
+        if let Some(f) = self.cached().allocator {
+            return Some(f);
+        }
         ["malloc", "proxy_on_memory_allocate"]
             .iter()
             .find_map(|name| {

@@ -79,6 +79,25 @@ fn a_failing_allocator_is_invalid_memory_access_not_a_crash() {
 }
 
 #[test]
+fn cached_exports_replace_the_lookups() {
+    // The module's own malloc returns 0; a cached allocator (a host function here) wins.
+    let mut h = get_pairs(Alloc::Zero);
+    let fixed = wasmtime::Func::wrap(&mut h.store, |_len: u32| 40000u32);
+    let typed = fixed.typed::<u32, u32>(&h.store).unwrap();
+    let memory = h.memory();
+    h.host().exports = crate::GuestExports {
+        memory: Some(memory),
+        allocator: Some(typed),
+    };
+    assert_eq!(h.call(&[i(0), i(OUT_PTR), i(OUT_LEN)]).unwrap(), OK);
+    assert_eq!(h.read_u32(OUT_PTR), 40000);
+    assert_eq!(
+        pairs::decode(&h.returned(OUT_PTR, OUT_LEN)).unwrap().len(),
+        2
+    );
+}
+
+#[test]
 fn a_trapping_allocator_traps_the_call() {
     let mut h = get_pairs(Alloc::Trapping);
     assert!(h.call(&[i(0), i(OUT_PTR), i(OUT_LEN)]).is_err());

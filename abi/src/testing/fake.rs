@@ -3,13 +3,14 @@
 
 use bytes::Bytes;
 
-use crate::host::{GrpcCall, Host, HostResult, HttpCall, LocalResponse, PairRef};
+use crate::host::{GrpcCall, GuestExports, Host, HostResult, HttpCall, LocalResponse, PairRef};
 use crate::pairs;
 use crate::types::{AbiVersion, BufferType, LogLevel, MapType, MetricType, Status, StreamType};
 use crate::wasi::WasiHost;
 
 pub struct FakeHost {
     pub abi: AbiVersion,
+    pub exports: GuestExports,
     pub calls: Vec<String>,
     pub headers: Vec<(Vec<u8>, Vec<u8>)>,
     pub body: Vec<u8>,
@@ -20,6 +21,7 @@ impl Default for FakeHost {
     fn default() -> Self {
         FakeHost {
             abi: AbiVersion::V0_2_1,
+            exports: GuestExports::default(),
             calls: Vec::new(),
             headers: vec![
                 (b":path".to_vec(), b"/".to_vec()),
@@ -52,6 +54,9 @@ impl FakeHost {
 impl Host for FakeHost {
     fn abi_version(&self) -> AbiVersion {
         self.abi
+    }
+    fn guest_exports(&self) -> GuestExports {
+        self.exports.clone()
     }
     fn log(&mut self, level: LogLevel, message: &[u8]) -> HostResult<()> {
         self.logs.push((level, s(message)));

@@ -144,6 +144,10 @@ impl Harness {
         g.get(&mut self.store).unwrap_i32()
     }
 
+    pub fn memory(&self) -> Memory {
+        self.memory
+    }
+
     pub fn host(&mut self) -> &mut FakeHost {
         &mut self.store.data_mut().host
     }
