@@ -2,3 +2,4 @@
 
 mod fixtures;
 mod config;
+mod status_table;
