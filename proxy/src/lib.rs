@@ -5,6 +5,8 @@
 //! [`server::Proxy`] owns the listeners, reload and drain.
 
 pub mod access_log;
+pub mod app;
+pub mod build;
 pub mod config;
 pub mod conn;
 pub mod drain;
@@ -15,3 +17,4 @@ pub mod server;
 pub mod state;
 pub mod tcp;
 pub mod upstream;
+pub mod wasm;

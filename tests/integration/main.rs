@@ -1,1 +1,2 @@
 //! One integration-test binary; a module per area.
+mod proxy;
