@@ -2,6 +2,8 @@
 //! clients.
 
 mod basic;
+mod filters;
 mod harness;
 mod limits;
+mod pki;
 mod tls;
