@@ -9,6 +9,7 @@ pub mod app;
 pub mod build;
 pub mod config;
 pub mod conn;
+pub mod demo;
 pub mod drain;
 pub mod http;
 pub mod listener;

@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Run the proxy with a configuration file.
     Serve(cmd::serve::ServeArgs),
+    /// Run the demo: the proxy in front of a built-in upstream serving sample data.
+    Demo(cmd::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,5 +30,6 @@ fn main() -> ExitCode {
     cmd::init_logging();
     match cli.command {
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
     }
 }

@@ -5,5 +5,6 @@ mod basic;
 mod filters;
 mod harness;
 mod limits;
+mod ops;
 mod pki;
 mod tls;
