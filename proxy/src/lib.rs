@@ -5,6 +5,7 @@
 //! [`server::Proxy`] owns the listeners, reload and drain.
 
 pub mod access_log;
+pub mod admin;
 pub mod app;
 pub mod build;
 pub mod config;
