@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use prometheus_client::registry::Registry;
+use tokio::sync::watch;
 
+use crate::admin::{self, AdminError, AdminHandle, AdminState, Readiness};
 use crate::build::{self, BuildError, FilterLoader};
 use crate::config::{Config, WasmPlugin};
 use crate::http::filter::HttpFilterFactory;
@@ -23,13 +24,18 @@ pub enum StartError {
     Build(#[from] BuildError),
     #[error("{0}")]
     Bind(#[from] std::io::Error),
+    #[error(transparent)]
+    Admin(#[from] AdminError),
 }
 
 /// A running proxy plus what reload needs.
 pub struct App {
     proxy: Proxy,
-    pub registry: Arc<Mutex<Registry>>,
-    config: Mutex<Arc<Config>>,
+    pub registry: Arc<Registry>,
+    /// The configuration serving traffic; the admin server's `/config_dump` follows it.
+    config: watch::Sender<Arc<Config>>,
+    pub ready: Readiness,
+    admin: Option<AdminHandle>,
 }
 
 /// The filter loader used when no wasm runtime is wired in: plugins are refused by name.
@@ -50,10 +56,25 @@ impl App {
         let metrics = Arc::new(Metrics::new(&mut registry));
         let state = build::build(&cfg, load)?;
         let proxy = Proxy::start(state, metrics).await?;
+        let registry = Arc::new(registry);
+        let admin_addr = cfg.admin;
+        let (config, config_rx) = watch::channel(Arc::new(cfg));
+        let ready = Readiness::default();
+        let admin = match admin_addr {
+            Some(addr) => Some(admin::spawn(
+                addr,
+                AdminState::new(config_rx, ready.clone()).with_registry(registry.clone()),
+            )?),
+            None => None,
+        };
+        // Listeners are bound and every plugin loaded (build fails otherwise).
+        ready.set(true);
         Ok(Self {
             proxy,
-            registry: Arc::new(Mutex::new(registry)),
-            config: Mutex::new(Arc::new(cfg)),
+            registry,
+            config,
+            ready,
+            admin,
         })
     }
 
@@ -63,7 +84,7 @@ impl App {
 
     /// Bound address per listener name.
     pub fn listener_addrs(&self) -> HashMap<String, SocketAddr> {
-        let cfg = self.config.lock().clone();
+        let cfg = self.config();
         cfg.listeners
             .iter()
             .filter_map(|l| Some((l.name.clone(), self.proxy().addr(&l.name)?)))
@@ -72,7 +93,12 @@ impl App {
 
     /// The configuration being served.
     pub fn config(&self) -> Arc<Config> {
-        self.config.lock().clone()
+        self.config.borrow().clone()
+    }
+
+    /// Where the admin server listens, when configured.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(|a| a.local_addr())
     }
 
     /// Validates and swaps in a new configuration. On error the old one keeps serving.
@@ -83,7 +109,7 @@ impl App {
     pub fn reload_with(&self, cfg: Config, load: &mut FilterLoader<'_>) -> Result<(), BuildError> {
         let state = build::build(&cfg, load)?;
         self.proxy().reload(state);
-        *self.config.lock() = Arc::new(cfg);
+        self.config.send_replace(Arc::new(cfg));
         Ok(())
     }
 
@@ -115,25 +141,26 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Reloads `path` on SIGHUP; a bad file is logged and the old configuration keeps serving.
-pub fn reload_on_sighup(app: Arc<App>, path: PathBuf) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
-        return;
-    };
+/// Applies every configuration the watcher publishes (SIGHUP or file change). A configuration
+/// that loads but fails to build (a plugin that does not load, an unreadable certificate) is
+/// logged and the old one keeps serving.
+pub fn apply_reloads(
+    app: Arc<App>,
+    path: PathBuf,
+) -> std::io::Result<crate::config::watch::ConfigWatcher> {
+    let watcher =
+        crate::config::watch::ConfigWatcher::spawn(&path, app.config(), Default::default())?;
+    let mut rx = watcher.subscribe();
     tokio::spawn(async move {
-        while hup.recv().await.is_some() {
-            match crate::config::load(&path).map_err(|e| e.to_string()) {
-                Ok(cfg) => match app.reload(cfg) {
-                    Ok(()) => tracing::info!("configuration reloaded"),
-                    Err(e) => {
-                        tracing::error!(error = %e, "reload rejected; keeping the old configuration")
-                    }
-                },
+        while rx.changed().await.is_ok() {
+            let cfg = (*rx.borrow_and_update()).clone();
+            match app.reload((*cfg).clone()) {
+                Ok(()) => tracing::info!("configuration reloaded"),
                 Err(e) => {
                     tracing::error!(error = %e, "reload rejected; keeping the old configuration")
                 }
             }
         }
     });
+    Ok(watcher)
 }

@@ -52,7 +52,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
         for (name, addr) in app.listener_addrs() {
             tracing::info!(listener = %name, %addr, "listening");
         }
-        app::reload_on_sighup(app.clone(), args.config.clone());
+        let _watcher = match app::apply_reloads(app.clone(), args.config.clone()) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("error: watching {}: {e}", args.config.display());
+                return ExitCode::FAILURE;
+            }
+        };
         app::shutdown_signal().await;
         tracing::info!("draining");
         if !app.drain(args.drain_timeout).await {
