@@ -93,11 +93,20 @@ impl HttpFilter for PauseResume {
 }
 
 async fn start_filtered(up: std::net::SocketAddr, filters: &[&str], limits: &str) -> App {
+    start_filtered_opts(up, filters, limits, "").await
+}
+
+async fn start_filtered_opts(
+    up: std::net::SocketAddr,
+    filters: &[&str],
+    limits: &str,
+    cluster_opts: &str,
+) -> App {
     let list: String = filters
         .iter()
         .map(|f| format!("      - {{ name: {f}, code: filter.wasm }}\n"))
         .collect();
-    let yaml = simple(up, "").replace(
+    let yaml = with_cluster_opts(up, cluster_opts).replace(
         "    routes:",
         &format!("    limits: {{ {limits} }}\n    filters:\n{list}    routes:"),
     );
@@ -179,4 +188,11 @@ async fn paused_stream_resumes_from_outside_the_callback() {
         j["headers"]["x-added"], "yes",
         "later filters ran after resume"
     );
+}
+
+#[tokio::test]
+async fn grpc_streams_through_a_filter_chain() {
+    let up = super::streaming::grpc_echo().await;
+    let app = start_filtered_opts(up, &["add-header"], "", "http2: true").await;
+    super::streaming::chat(addr(&app)).await;
 }

@@ -7,4 +7,5 @@ mod harness;
 mod limits;
 mod ops;
 mod pki;
+mod streaming;
 mod tls;
