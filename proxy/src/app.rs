@@ -56,6 +56,7 @@ impl App {
         let metrics = Arc::new(Metrics::new(&mut registry));
         let state = build::build(&cfg, load)?;
         let proxy = Proxy::start(state, metrics).await?;
+        proxy.register_pool_metrics(&mut registry);
         let registry = Arc::new(registry);
         let admin_addr = cfg.admin;
         let (config, config_rx) = watch::channel(Arc::new(cfg));

@@ -15,6 +15,7 @@ pub mod drain;
 pub mod http;
 pub mod listener;
 pub mod metrics;
+pub mod pool_metrics;
 pub mod server;
 pub mod state;
 pub mod tcp;

@@ -59,6 +59,11 @@ impl Proxy {
         &self.shared.metrics
     }
 
+    /// Registers the connection-pool gauges (read from the current state at scrape time).
+    pub fn register_pool_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        registry.register_collector(crate::pool_metrics::collector(&self.shared));
+    }
+
     /// The state new connections get.
     pub fn state(&self) -> Arc<State> {
         self.shared.current()

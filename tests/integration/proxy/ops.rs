@@ -103,3 +103,34 @@ async fn drain_finishes_in_flight_requests_and_stops_accepting() {
     );
     assert!(tokio::net::TcpStream::connect(target).await.is_err());
 }
+
+#[tokio::test]
+async fn metrics_show_requests_by_class_and_pool_gauges() {
+    let up = upstream("a").await;
+    let app = start(&format!("admin: 127.0.0.1:0\n{}", simple(up, ""))).await;
+    assert_eq!(
+        send(addr(&app), false, get("svc", "/", false)).await.status,
+        200
+    );
+    assert_eq!(
+        send(addr(&app), false, get("svc", "/status/503", false))
+            .await
+            .status,
+        503
+    );
+    let admin = app.admin_addr().expect("admin listening");
+    let text = send(admin, false, get("admin", "/metrics", false))
+        .await
+        .text();
+    for want in [
+        r#"microwaf_downstream_rq_total{listener="main",code_class="2xx"} 1"#,
+        r#"microwaf_downstream_rq_total{listener="main",code_class="5xx"} 1"#,
+        r#"microwaf_upstream_rq_total{cluster="up",code_class="5xx"} 1"#,
+        r#"microwaf_upstream_cx_active{cluster="up"} 1"#,
+        r#"microwaf_downstream_cx_active{listener="main"}"#,
+    ] {
+        assert!(text.contains(want), "missing {want} in\n{text}");
+    }
+    let ready = send(admin, false, get("admin", "/ready", false)).await;
+    assert_eq!(ready.status, 200);
+}
