@@ -12,6 +12,9 @@ use prometheus_client::metrics::MetricType;
 use crate::listener::Shared;
 use crate::metrics::ClusterLabels;
 
+/// Reads one gauge of a cluster.
+type Reader = fn(&crate::upstream::Cluster) -> usize;
+
 /// Registered once per registry; follows reloads because it reads the current state.
 pub struct PoolCollector(pub Weak<Shared>);
 
@@ -29,7 +32,7 @@ impl Collector for PoolCollector {
         let state = shared.current();
         let mut clusters: Vec<_> = state.clusters.values().cloned().collect();
         clusters.sort_by(|a, b| a.name().cmp(b.name()));
-        let series: [(&str, &str, fn(&crate::upstream::Cluster) -> usize); 3] = [
+        let series: [(&str, &str, Reader); 3] = [
             (
                 "microwaf_upstream_cx_active",
                 "Open upstream connections",
