@@ -2,6 +2,7 @@
 //! clients.
 
 mod basic;
+mod envoy;
 mod filters;
 mod harness;
 mod limits;

@@ -1,0 +1,98 @@
+//! An Envoy v3 bootstrap of the usual shape runs unchanged apart from ports and paths.
+
+use super::harness::*;
+
+/// Envoy's front-proxy example shape: one listener, HCM with a virtual host, the router,
+/// one STATIC cluster, the admin server.
+fn bootstrap(up: std::net::SocketAddr) -> String {
+    format!(
+        r#"
+admin:
+  address:
+    socket_address: {{ address: 127.0.0.1, port_value: 0 }}
+static_resources:
+  listeners:
+    - name: main
+      address:
+        socket_address: {{ address: 127.0.0.1, port_value: 0 }}
+      filter_chains:
+        - filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: ingress_http
+                codec_type: AUTO
+                route_config:
+                  name: local_route
+                  virtual_hosts:
+                    - name: backend
+                      domains: ["*"]
+                      routes:
+                        - match: {{ prefix: "/static" }}
+                          direct_response: {{ status: 200, body: {{ inline_string: "static ok" }} }}
+                        - match:
+                            prefix: "/"
+                            headers:
+                              - name: x-canary
+                                string_match: {{ exact: "1" }}
+                          route: {{ cluster: canary }}
+                        - match: {{ prefix: "/" }}
+                          route: {{ cluster: service, timeout: 2s }}
+                http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+    - name: service
+      connect_timeout: 0.25s
+      type: STATIC
+      lb_policy: ROUND_ROBIN
+      load_assignment:
+        cluster_name: service
+        endpoints:
+          - lb_endpoints:
+              - endpoint:
+                  address:
+                    socket_address: {{ address: {ip}, port_value: {port} }}
+    - name: canary
+      connect_timeout: 0.25s
+      type: STRICT_DNS
+      load_assignment:
+        cluster_name: canary
+        endpoints:
+          - lb_endpoints:
+              - endpoint:
+                  address:
+                    socket_address: {{ address: localhost, port_value: {port} }}
+"#,
+        ip = up.ip(),
+        port = up.port()
+    )
+}
+
+#[tokio::test]
+async fn envoy_bootstrap_runs_unchanged() {
+    let up = upstream("service").await;
+    let app = start(&bootstrap(up)).await;
+    let r = send(addr(&app), false, get("svc", "/static", false)).await;
+    assert_eq!((r.status, r.text().as_str()), (200, "static ok"));
+    let r = send(addr(&app), false, get("svc", "/api", false)).await;
+    assert_eq!(r.json()["uri"], "/api");
+    // STRICT_DNS resolves `localhost` in the background.
+    let mut canary = get("svc", "/api", false);
+    canary
+        .headers_mut()
+        .insert("x-canary", "1".parse().unwrap());
+    let mut status = 0;
+    for _ in 0..50 {
+        let mut req = get("svc", "/api", false);
+        *req.headers_mut() = canary.headers().clone();
+        status = send(addr(&app), false, req).await.status;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 200);
+    assert!(app.admin_addr().is_some());
+}
