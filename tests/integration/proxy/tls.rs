@@ -116,3 +116,72 @@ async fn mtls_exposes_the_spiffe_id_and_refuses_clients_without_a_certificate() 
     let anon = pki.client(&[b"http/1.1"], None);
     assert!(tls_request(addr(&app), &anon, false).await.is_err());
 }
+
+/// A TLS upstream (h2 or http/1.1 by ALPN) answering with the SNI it saw.
+async fn tls_upstream(pki: &Pki) -> std::net::SocketAddr {
+    let (cert, key) = pki.leaf("upstream", &["backend.internal"], &[]);
+    let certs = rustls_pemfile::certs(&mut cert.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = rustls_pemfile::private_key(&mut key.as_bytes())
+        .unwrap()
+        .unwrap();
+    let mut cfg = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((s, _)) = l.accept().await else { return };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(s).await else {
+                    return;
+                };
+                let sni = tls.get_ref().1.server_name().unwrap_or("").to_owned();
+                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let text = format!("{} {:?}", sni, req.version());
+                    async move {
+                        Ok::<_, hyper::Error>(hyper::Response::new(Full::new(Bytes::from(text))))
+                    }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn upstream_tls_sends_sni_and_verifies_the_ca() {
+    let pki = Pki::new("up-tls");
+    let up = tls_upstream(&pki).await;
+    let ca = pki.dir.join("ca.pem");
+    for (h2, want) in [(false, "HTTP/1.1"), (true, "HTTP/2.0")] {
+        let opts = format!(
+            "http2: {h2}\n    tls: {{ sni: backend.internal, ca: {} }}",
+            ca.display()
+        );
+        let app = start(&with_cluster_opts(up, &opts)).await;
+        let r = send(addr(&app), false, get("svc", "/", false)).await;
+        assert_eq!(
+            (r.status, r.text()),
+            (200, format!("backend.internal {want}"))
+        );
+    }
+    // A wrong SNI fails verification: 503 with a TLS reason.
+    let opts = format!("tls: {{ sni: wrong.internal, ca: {} }}", ca.display());
+    let app = start(&with_cluster_opts(up, &opts)).await;
+    let r = send(addr(&app), false, get("svc", "/", false)).await;
+    assert_eq!(r.status, 503);
+}
