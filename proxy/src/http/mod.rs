@@ -9,3 +9,6 @@ pub mod log;
 pub mod pump;
 pub mod route;
 pub mod service;
+
+#[cfg(test)]
+mod tests;

@@ -10,7 +10,6 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use super::body::{boxed, empty, full, ProxyBody};
 use super::chain::{Chain, Dir, Stop};
@@ -72,9 +71,16 @@ impl HttpService {
         &self.hcm.limits
     }
 
-    pub async fn handle(&self, req: Request<Incoming>) -> Result<Response<ProxyBody>, ResetStream> {
+    /// Serves one request. Generic over the body so any stream (hyper's, a tunnel's, a test's)
+    /// enters the same pipeline.
+    pub async fn handle<B>(&self, req: Request<B>) -> Result<Response<ProxyBody>, ResetStream>
+    where
+        B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: Into<super::body::BoxError>,
+    {
         let start = Instant::now();
         let (parts, body) = req.into_parts();
+        let body = boxed(body);
         let scheme = if self.conn.tls.is_some() {
             "https"
         } else {
@@ -191,7 +197,7 @@ impl HttpService {
         &self,
         chain: &Arc<Chain>,
         head: &mut RequestHead,
-        body: Incoming,
+        body: ProxyBody,
         grpc: bool,
         bytes_in: &Arc<AtomicU64>,
         done: &mut Done,
@@ -241,7 +247,7 @@ impl HttpService {
         } else if chain.is_empty() {
             OutBody::Stream(boxed(CountingBody::new(body, bytes_in.clone(), None)))
         } else {
-            let p = pump::spawn(chain.clone(), Dir::Request, boxed(body), bytes_in.clone());
+            let p = pump::spawn(chain.clone(), Dir::Request, body, bytes_in.clone());
             late = Some(p.late);
             if grpc {
                 OutBody::Stream(boxed(p.body))
