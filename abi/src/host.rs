@@ -79,7 +79,8 @@ pub trait Host {
 
     // --- buffers -----------------------------------------------------------------------------
     /// Up to `max_size` bytes from `start`. A buffer not available in this callback →
-    /// `NotFound`; an empty result is written to the guest as (0, 0).
+    /// `NotFound`; then `start + max_size` overflowing `u32` → `BadArgument` (Envoy's order);
+    /// a `start` past the end is an empty result, written to the guest as (0, 0).
     fn get_buffer_bytes(
         &mut self,
         buffer: BufferType,
@@ -97,6 +98,15 @@ pub trait Host {
         size: u32,
         data: &[u8],
     ) -> HostResult<()>;
+
+    /// ABI 0.1.0 `proxy_get_configuration`: the plugin configuration. Envoy always answers
+    /// `Ok` here (empty when there is none); the default reads the plugin-configuration buffer.
+    fn get_configuration(&mut self) -> HostResult<Bytes> {
+        match self.get_buffer_bytes(BufferType::PluginConfiguration, 0, u32::MAX) {
+            Err(Status::NotFound) => Ok(Bytes::new()),
+            r => r,
+        }
+    }
 
     // --- header maps -------------------------------------------------------------------------
     /// The whole map, already encoded with [`crate::pairs::encode`].
