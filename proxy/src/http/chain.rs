@@ -18,7 +18,9 @@ use super::filter::{
 /// Why a stream stopped before reaching the upstream or the client.
 #[derive(Debug)]
 pub enum Stop {
-    Reply(LocalReply),
+    /// A local reply; `Some(i)` when filter `i` sent it (its own response callbacks already
+    /// ran on it, and filters after it never saw the request).
+    Reply(LocalReply, Option<usize>),
     Error(ProxyError),
     /// Reset the stream without a response (`proxy_close_stream`).
     Reset,
@@ -34,6 +36,9 @@ pub enum Dir {
 struct Stage {
     filter: Box<dyn HttpFilter>,
     buf: [BytesMut; 2],
+    /// Bytes given to the filter since its last `Continue`, per direction (the buffer-limit
+    /// check, whoever holds the data).
+    held: [usize; 2],
 }
 
 /// The filters of one stream, shared by the request pump, the response pump and the log hook.
@@ -62,6 +67,7 @@ impl Chain {
             .map(|(filter, _)| Stage {
                 filter,
                 buf: [BytesMut::new(), BytesMut::new()],
+                held: [0, 0],
             })
             .collect();
         Self {
@@ -73,6 +79,10 @@ impl Chain {
 
     pub fn is_empty(&self) -> bool {
         self.signals.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.signals.len()
     }
 
     fn order(&self, dir: Dir, from: usize) -> Vec<usize> {
@@ -91,35 +101,51 @@ impl Chain {
         }
     }
 
-    async fn wait(&self, i: usize) -> Result<(), Stop> {
-        match self.signals[i].wait().await {
-            Signal::Resume => Ok(()),
-            Signal::LocalReply(r) => Err(Stop::Reply(r)),
-            Signal::Close => Err(Stop::Reset),
+    /// Waits until filter `i` resumes `dir`; resumes of the other direction are stale.
+    async fn wait(&self, i: usize, dir: Dir) -> Result<(), Stop> {
+        loop {
+            match self.signals[i].wait().await {
+                Signal::Resume { response } if response == (dir == Dir::Response) => return Ok(()),
+                Signal::Resume { .. } => continue,
+                Signal::LocalReply(r) => return Err(Stop::Reply(r, Some(i))),
+                Signal::Close => return Err(Stop::Reset),
+            }
         }
     }
 
     pub async fn request_headers(&self, head: &mut RequestHead, eos: bool) -> Result<(), Stop> {
-        for i in self.order(Dir::Request, 0) {
+        for i in 0..self.signals.len() {
             let st = self.stages.lock()[i].filter.on_request_headers(head, eos);
-            self.after(i, st).await?;
+            if self.after(i, Dir::Request, st).await? {
+                self.stages.lock()[i].filter.resumed_request_headers(head);
+            }
         }
         Ok(())
     }
 
-    pub async fn response_headers(&self, head: &mut ResponseHead, eos: bool) -> Result<(), Stop> {
-        for i in self.order(Dir::Response, 0) {
+    /// Response headers through filters `end-1..=0` (all of them for upstream responses;
+    /// those before the replying filter for its local reply).
+    pub async fn response_headers(
+        &self,
+        head: &mut ResponseHead,
+        eos: bool,
+        end: usize,
+    ) -> Result<(), Stop> {
+        for i in (0..end).rev() {
             let st = self.stages.lock()[i].filter.on_response_headers(head, eos);
-            self.after(i, st).await?;
+            if self.after(i, Dir::Response, st).await? {
+                self.stages.lock()[i].filter.resumed_response_headers(head);
+            }
         }
         Ok(())
     }
 
-    async fn after(&self, i: usize, st: FilterStatus) -> Result<(), Stop> {
+    /// Acts on a status; `Ok(true)` when the filter paused and was resumed.
+    async fn after(&self, i: usize, dir: Dir, st: FilterStatus) -> Result<bool, Stop> {
         match st {
-            FilterStatus::Continue => Ok(()),
-            FilterStatus::Pause => self.wait(i).await,
-            FilterStatus::LocalReply(r) => Err(Stop::Reply(r)),
+            FilterStatus::Continue => Ok(false),
+            FilterStatus::Pause => self.wait(i, dir).await.map(|()| true),
+            FilterStatus::LocalReply(r) => Err(Stop::Reply(r, Some(i))),
         }
     }
 
@@ -132,9 +158,11 @@ impl Chain {
                 Step::Out(d) => return Ok(BodyOut::Data(d, eos)),
                 Step::Buffered => return Ok(BodyOut::Buffered),
                 Step::PausedAtEnd(i) => {
-                    self.wait(i).await?;
-                    data = self.stages.lock()[i].buf[dir as usize].split().freeze();
-                    from = self.pos(dir, i);
+                    // Resume re-drives the paused filter with an empty chunk: it hands back
+                    // everything it buffered (or pauses again).
+                    self.wait(i, dir).await?;
+                    data = Bytes::new();
+                    from = self.pos(dir, i) - 1;
                 }
             }
         }
@@ -147,7 +175,8 @@ impl Chain {
             let s = &mut stages[i];
             let buf = &mut s.buf[dir as usize];
             buf.extend_from_slice(&data);
-            if buf.len() > self.buffer_limit {
+            s.held[dir as usize] += data.len();
+            if s.held[dir as usize] > self.buffer_limit {
                 let kind = match dir {
                     Dir::Request => ErrorKind::RequestTooLarge,
                     Dir::Response => ErrorKind::ResponseTooLarge,
@@ -162,10 +191,13 @@ impl Chain {
                 Dir::Response => s.filter.on_response_body(buf, eos),
             };
             match st {
-                FilterStatus::Continue => data = s.buf[dir as usize].split().freeze(),
+                FilterStatus::Continue => {
+                    s.held[dir as usize] = 0;
+                    data = s.buf[dir as usize].split().freeze();
+                }
                 FilterStatus::Pause if eos => return Ok(Step::PausedAtEnd(i)),
                 FilterStatus::Pause => return Ok(Step::Buffered),
-                FilterStatus::LocalReply(r) => return Err(Stop::Reply(r)),
+                FilterStatus::LocalReply(r) => return Err(Stop::Reply(r, Some(i))),
             }
         }
         Ok(Step::Out(data))
@@ -186,7 +218,7 @@ impl Chain {
                     Dir::Response => s.filter.on_response_trailers(trailers),
                 }
             };
-            self.after(i, st).await?;
+            self.after(i, dir, st).await?;
         }
         Ok(out.freeze())
     }

@@ -21,7 +21,9 @@ use crate::conn::ConnInfo;
 pub enum FilterStatus {
     Continue,
     /// Headers phase: stop the whole stream (no body callbacks) until resumed.
-    /// Body phase: keep buffering; the next call sees the accumulated body.
+    /// Body phase: keep buffering. Whatever the filter leaves in the buffer is kept by the
+    /// chain and handed back with the next chunk (the accumulated body); a filter that keeps
+    /// the data itself (the wasm runtime) takes it out.
     Pause,
     /// Stop the chain and answer with this response (response filters still see it).
     LocalReply(LocalReply),
@@ -95,8 +97,10 @@ pub struct LogInfo {
 /// Events that wake a paused stream from outside its callbacks.
 #[derive(Debug)]
 pub enum Signal {
-    /// `proxy_continue_stream(Request|Response)`.
-    Resume,
+    /// `proxy_continue_stream(Request|Response)`: `true` for the response direction.
+    Resume {
+        response: bool,
+    },
     LocalReply(LocalReply),
     /// `proxy_close_stream`: reset the stream.
     Close,
@@ -155,6 +159,12 @@ pub trait HttpFilter: Send {
     fn on_request_trailers(&mut self, _trailers: &mut HeaderMap) -> FilterStatus {
         FilterStatus::Continue
     }
+
+    /// After a paused headers phase resumed: the headers as the filter now has them (it may
+    /// have changed them while paused, e.g. in a callout response).
+    fn resumed_request_headers(&mut self, _head: &mut RequestHead) {}
+
+    fn resumed_response_headers(&mut self, _head: &mut ResponseHead) {}
 
     fn on_response_headers(
         &mut self,

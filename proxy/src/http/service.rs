@@ -158,12 +158,13 @@ impl HttpService {
                     details: e.reason.clone(),
                     ..LocalReply::new(e.status(), e.body())
                 };
-                self.reply_through_filters(&chain, reply, grpc, &mut done)
+                self.reply_through_filters(&chain, reply, chain.len(), grpc, &mut done)
                     .await?
             }
-            Err(Stop::Reply(r)) => {
+            Err(Stop::Reply(r, from)) => {
                 done.local_reply(&r);
-                self.reply_through_filters(&chain, r, grpc, &mut done)
+                let end = from.unwrap_or(chain.len());
+                self.reply_through_filters(&chain, r, end, grpc, &mut done)
                     .await?
             }
         };
@@ -219,10 +220,13 @@ impl HttpService {
         let action = match &route.action {
             RouteAction::Direct(d) => {
                 let status = StatusCode::from_u16(d.status).unwrap_or(StatusCode::OK);
-                return Err(Stop::Reply(LocalReply {
-                    details: "direct_response".into(),
-                    ..LocalReply::new(status, d.body.clone().unwrap_or_default())
-                }));
+                return Err(Stop::Reply(
+                    LocalReply {
+                        details: "direct_response".into(),
+                        ..LocalReply::new(status, d.body.clone().unwrap_or_default())
+                    },
+                    None,
+                ));
             }
             RouteAction::Cluster(a) => a,
         };
@@ -278,7 +282,7 @@ impl HttpService {
             r = self.attempts(&cluster, action, head, out) => r.map_err(Stop::Error)?,
             stop = late => return Err(stop),
         };
-        self.respond(chain, up.0, grpc, done)
+        self.respond(chain, up.0, chain.len(), grpc, done)
             .await
             .map(|resp| Upstream {
                 resp,
@@ -345,11 +349,13 @@ impl HttpService {
         }
     }
 
-    /// Response filters; holds the headers until the body's first output (see `pump`).
+    /// Response filters `end-1..=0`; holds the headers until the body's first output (see
+    /// `pump`).
     async fn respond(
         &self,
         chain: &Arc<Chain>,
         resp: Response<ProxyBody>,
+        end: usize,
         grpc: bool,
         done: &Done,
     ) -> Result<Response<ProxyBody>, Stop> {
@@ -364,11 +370,15 @@ impl HttpService {
             status: parts.status,
             headers: std::mem::take(&mut parts.headers),
         };
-        chain.response_headers(&mut rh, eos).await?;
+        chain.response_headers(&mut rh, eos, end).await?;
         parts.status = rh.status;
         parts.headers = rh.headers;
         if eos {
             return Ok(Response::from_parts(parts, empty()));
+        }
+        if end < chain.len() {
+            // A filter's local reply: its body is final (the replying filter already saw it).
+            return Ok(Response::from_parts(parts, body));
         }
         let p = pump::spawn(
             chain.clone(),
@@ -397,13 +407,14 @@ impl HttpService {
         &self,
         chain: &Arc<Chain>,
         reply: LocalReply,
+        end: usize,
         grpc: bool,
         done: &mut Done,
     ) -> Result<Response<ProxyBody>, ResetStream> {
         let resp = local_response(&reply, grpc);
-        match self.respond(chain, resp, grpc, done).await {
+        match self.respond(chain, resp, end, grpc, done).await {
             Ok(r) => Ok(r),
-            Err(Stop::Reply(r2)) => {
+            Err(Stop::Reply(r2, _)) => {
                 done.local_reply(&r2);
                 Ok(local_response(&r2, grpc))
             }

@@ -86,7 +86,7 @@ impl HttpFilter for PauseResume {
         let sig = self.0.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(50)).await;
-            sig.push(Signal::Resume);
+            sig.push(Signal::Resume { response: false });
         });
         FilterStatus::Pause
     }
