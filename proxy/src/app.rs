@@ -13,9 +13,9 @@ use tokio::sync::watch;
 use crate::admin::{self, AdminError, AdminHandle, AdminState, Readiness};
 use crate::build::{self, BuildError, FilterLoader};
 use crate::config::{Config, WasmPlugin};
-use crate::http::filter::HttpFilterFactory;
 use crate::metrics::Metrics;
 use crate::server::Proxy;
+use microwaf_runtime::{Runtime, RuntimeConfig};
 
 /// Why the proxy could not start or reload.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +26,8 @@ pub enum StartError {
     Bind(#[from] std::io::Error),
     #[error(transparent)]
     Admin(#[from] AdminError),
+    #[error("wasm runtime: {0}")]
+    Runtime(#[from] microwaf_runtime::RuntimeError),
 }
 
 /// A running proxy plus what reload needs.
@@ -36,18 +38,17 @@ pub struct App {
     config: watch::Sender<Arc<Config>>,
     pub ready: Readiness,
     admin: Option<AdminHandle>,
-}
-
-/// The filter loader used when no wasm runtime is wired in: plugins are refused by name.
-pub fn default_loader() -> impl FnMut(&WasmPlugin) -> Result<Arc<dyn HttpFilterFactory>, BuildError>
-{
-    crate::wasm::loader()
+    /// The wasm runtime plugins load into (reloads reuse it and its module cache).
+    runtime: Option<Arc<Runtime>>,
 }
 
 impl App {
     /// Builds the state and binds every listener.
     pub async fn start(cfg: Config) -> Result<Self, StartError> {
-        Self::start_with(cfg, &mut default_loader()).await
+        let runtime = Arc::new(Runtime::new(RuntimeConfig::default())?);
+        let mut app = Self::start_with(cfg, &mut crate::wasm::loader(runtime.clone())).await?;
+        app.runtime = Some(runtime);
+        Ok(app)
     }
 
     /// Like [`App::start`] with a custom filter loader (tests).
@@ -62,10 +63,26 @@ impl App {
         let (config, config_rx) = watch::channel(Arc::new(cfg));
         let ready = Readiness::default();
         let admin = match admin_addr {
-            Some(addr) => Some(admin::spawn(
-                addr,
-                AdminState::new(config_rx, ready.clone()).with_registry(registry.clone()),
-            )?),
+            Some(addr) => {
+                let shared = Arc::downgrade(proxy.shared());
+                let filter_metrics: admin::FilterMetricsFn = Arc::new(move || {
+                    let Some(shared) = shared.upgrade() else {
+                        return Vec::new();
+                    };
+                    let state = shared.current();
+                    state
+                        .plugins
+                        .iter()
+                        .flat_map(|p| p.filter_metrics())
+                        .collect()
+                });
+                Some(admin::spawn(
+                    addr,
+                    AdminState::new(config_rx, ready.clone())
+                        .with_registry(registry.clone())
+                        .with_filter_metrics(filter_metrics),
+                )?)
+            }
             None => None,
         };
         // Listeners are bound and every plugin loaded (build fails otherwise).
@@ -76,6 +93,7 @@ impl App {
             config,
             ready,
             admin,
+            runtime: None,
         })
     }
 
@@ -104,7 +122,15 @@ impl App {
 
     /// Validates and swaps in a new configuration. On error the old one keeps serving.
     pub fn reload(&self, cfg: Config) -> Result<(), BuildError> {
-        self.reload_with(cfg, &mut default_loader())
+        match &self.runtime {
+            Some(rt) => self.reload_with(cfg, &mut crate::wasm::loader(rt.clone())),
+            None => self.reload_with(cfg, &mut |p: &WasmPlugin, _: &build::LoadCtx| {
+                Err(BuildError::Plugin {
+                    plugin: p.name.clone(),
+                    reason: "started without a wasm runtime".into(),
+                })
+            }),
+        }
     }
 
     pub fn reload_with(&self, cfg: Config, load: &mut FilterLoader<'_>) -> Result<(), BuildError> {

@@ -11,12 +11,12 @@ use std::time::Duration;
 use rustls::pki_types::ServerName;
 
 use crate::access_log::AccessLog;
-use crate::config::{self, Config, WasmPlugin};
+use crate::config::{self, Config, NodeInfo, WasmPlugin};
 use crate::conn::tls::{self, TlsError};
 use crate::conn::HttpLimits;
 use crate::http::filter::HttpFilterFactory;
 use crate::http::route::RouteTable;
-use crate::http::service::HttpConnManager;
+use crate::http::service::{Clusters, HttpConnManager};
 use crate::state::{ListenerKind, ListenerState, State};
 use crate::tcp::TcpProxy;
 use crate::upstream::{self, Breakers, Cluster, ClusterSpec, ConnectSpec, EndpointSpec};
@@ -39,15 +39,33 @@ pub enum BuildError {
     },
 }
 
+/// What a plugin loader gets besides the plugin: the clusters of the same generation (for
+/// callouts), node identity (properties), and the tokio runtime callouts run on.
+pub struct LoadCtx {
+    pub clusters: Arc<Clusters>,
+    pub node: Arc<NodeInfo>,
+    pub handle: tokio::runtime::Handle,
+}
+
 /// Makes the filter factory of one configured plugin (the wasm adapter, or a test's).
 pub type FilterLoader<'a> =
-    dyn FnMut(&WasmPlugin) -> Result<Arc<dyn HttpFilterFactory>, BuildError> + 'a;
+    dyn FnMut(&WasmPlugin, &LoadCtx) -> Result<Arc<dyn HttpFilterFactory>, BuildError> + 'a;
 
 /// Builds the state. Must run inside a tokio runtime (DNS clusters start resolving).
 pub fn build(cfg: &Config, load: &mut FilterLoader<'_>) -> Result<State, BuildError> {
     let mut clusters = HashMap::new();
     for c in &cfg.clusters {
         clusters.insert(c.name.clone(), Cluster::new(cluster_spec(c)?));
+    }
+    let clusters = Arc::new(clusters);
+    let ctx = LoadCtx {
+        clusters: clusters.clone(),
+        node: Arc::new(cfg.node.clone()),
+        handle: tokio::runtime::Handle::current(),
+    };
+    let mut plugins = Vec::new();
+    for p in &cfg.singletons {
+        plugins.push(load(p, &ctx)?);
     }
     let mut listeners = HashMap::new();
     for l in &cfg.listeners {
@@ -61,7 +79,11 @@ pub fn build(cfg: &Config, load: &mut FilterLoader<'_>) -> Result<State, BuildEr
             None => None,
         };
         let kind = match &l.kind {
-            config::ListenerKind::Http(h) => ListenerKind::Http(Arc::new(hcm(h, load)?)),
+            config::ListenerKind::Http(h) => {
+                let hcm = hcm(h, load, &ctx)?;
+                plugins.extend(hcm.filters.iter().cloned());
+                ListenerKind::Http(Arc::new(hcm))
+            }
             config::ListenerKind::Tcp(t) => ListenerKind::Tcp(Arc::new(TcpProxy {
                 cluster: t.cluster.clone(),
             })),
@@ -78,18 +100,20 @@ pub fn build(cfg: &Config, load: &mut FilterLoader<'_>) -> Result<State, BuildEr
     }
     Ok(State {
         listeners,
-        clusters: Arc::new(clusters),
+        clusters,
+        plugins,
     })
 }
 
 fn hcm(
     h: &config::HttpConnMgr,
     load: &mut FilterLoader<'_>,
+    ctx: &LoadCtx,
 ) -> Result<HttpConnManager, BuildError> {
     let filters = h
         .http_filters
         .iter()
-        .map(&mut *load)
+        .map(|p| load(p, ctx))
         .collect::<Result<Vec<_>, _>>()?;
     let access_log = match &h.access_log {
         None => None,

@@ -55,6 +55,11 @@ impl Proxy {
         self.addrs.get(name).copied()
     }
 
+    /// What the accept loops share (the current state).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.shared.metrics
     }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::http::filter::HttpFilterFactory;
 use crate::http::service::{Clusters, HttpConnManager};
 use crate::tcp::TcpProxy;
 
@@ -13,6 +14,9 @@ use crate::tcp::TcpProxy;
 pub struct State {
     pub listeners: HashMap<String, Arc<ListenerState>>,
     pub clusters: Arc<Clusters>,
+    /// Every loaded plugin (singletons and filters), kept alive with the state; `/metrics`
+    /// reads their filter-defined metrics.
+    pub plugins: Vec<Arc<dyn HttpFilterFactory>>,
 }
 
 /// One listener's settings.

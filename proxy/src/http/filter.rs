@@ -195,4 +195,9 @@ pub trait HttpFilter: Send {
 pub trait HttpFilterFactory: Send + Sync {
     fn name(&self) -> &str;
     fn create(&self, info: &StreamInfo, signal: Arc<StreamSignal>) -> Box<dyn HttpFilter>;
+
+    /// Metrics the filter defined, for `/metrics` (wasm plugins).
+    fn filter_metrics(&self) -> Vec<crate::admin::FilterMetric> {
+        Vec::new()
+    }
 }

@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::Full;
 use hyper::{Request, StatusCode};
 use microwaf_proxy::app::App;
-use microwaf_proxy::build::BuildError;
+use microwaf_proxy::build::{BuildError, LoadCtx};
 use microwaf_proxy::config::{self, WasmPlugin};
 use microwaf_proxy::http::filter::{
     FilterStatus, HttpFilter, HttpFilterFactory, LocalReply, RequestHead, ResponseHead, Signal,
@@ -112,9 +112,10 @@ async fn start_filtered_opts(
     );
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
     let cfg = config::parse(&yaml, "test.yaml", &dir).unwrap_or_else(|e| panic!("{e}"));
-    let mut load = |p: &WasmPlugin| -> Result<Arc<dyn HttpFilterFactory>, BuildError> {
-        Ok(Arc::new(Factory(p.name.clone())))
-    };
+    let mut load =
+        |p: &WasmPlugin, _: &LoadCtx| -> Result<Arc<dyn HttpFilterFactory>, BuildError> {
+            Ok(Arc::new(Factory(p.name.clone())))
+        };
     App::start_with(cfg, &mut load).await.unwrap()
 }
 

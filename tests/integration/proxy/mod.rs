@@ -10,3 +10,4 @@ mod ops;
 mod pki;
 mod streaming;
 mod tls;
+mod wasm;
