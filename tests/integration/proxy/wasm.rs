@@ -139,3 +139,67 @@ async fn a_plugin_that_fails_to_load_refuses_the_start() {
     };
     assert!(err.contains("plugin config"), "{err}");
 }
+
+#[tokio::test]
+async fn singleton_plugin_ticks_in_the_background() {
+    let up = upstream("a").await;
+    let text = format!(
+        "singletons:\n  - name: ticker\n    code: {}\n    config: {{ period_ms: 10, stop_after: 3 }}\n{}",
+        wasm("ticks"),
+        simple(up, "")
+    )
+    .replace("listeners:", "admin: 127.0.0.1:0\nlisteners:");
+    let app = start(&text).await;
+    let admin = app.admin_addr().unwrap();
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = send(admin, false, get("admin", "/metrics", false))
+            .await
+            .text();
+        if text.contains("fixture_ticks 3") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(text.contains("fixture_ticks 3"), "{text}");
+}
+
+#[tokio::test]
+async fn wasm_filter_reads_the_peer_spiffe_id_over_mtls() {
+    use rustls::pki_types::ServerName;
+    let pki = super::pki::Pki::new("wasm-mtls");
+    let (cert, key) = pki.server_files();
+    let cfg = r#"{"properties": ["connection.uri_san_peer_certificate", "connection.mtls", "source.principal"]}"#;
+    let text = yaml(upstream("a").await, "properties", &format!("'{cfg}'")).replace(
+        "    filters:",
+        &format!(
+            "    tls: {{ cert: {}, key: {}, client_ca: {}, require_client_cert: true }}\n    filters:",
+            cert.display(),
+            key.display(),
+            pki.dir.join("ca.pem").display()
+        ),
+    );
+    let app = start(&text).await;
+    let spiffe = "spiffe://mesh.local/ns/shop/sa/cart";
+    let connector = pki.client(&[b"h2"], Some(pki.leaf("cart", &[], &[spiffe])));
+    let tcp = tokio::net::TcpStream::connect(addr(&app)).await.unwrap();
+    let tls = connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let (mut s, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tls),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let resp = s.send_request(get("localhost", "/", true)).await.unwrap();
+    let r = collect(resp).await;
+    assert_eq!(
+        r.headers["x-prop-connection.uri_san_peer_certificate"],
+        spiffe
+    );
+    assert_eq!(r.headers["x-prop-connection.mtls"], "hex:01");
+    assert_eq!(r.headers["x-prop-source.principal"], spiffe);
+}
