@@ -5,6 +5,33 @@ use super::harness::*;
 /// Envoy's front-proxy example shape: one listener, HCM with a virtual host, the router,
 /// one STATIC cluster, the admin server.
 fn bootstrap(up: std::net::SocketAddr) -> String {
+    bootstrap_with_filters(up, "")
+}
+
+/// The proxy-wasm SDK examples' filter entry (Wasm typed config, StringValue configuration).
+fn wasm_filter(path: &str) -> String {
+    format!(
+        r#"                  - name: envoy.filters.http.wasm
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+                      config:
+                        name: "my_plugin"
+                        root_id: "my_root_id"
+                        configuration:
+                          "@type": "type.googleapis.com/google.protobuf.StringValue"
+                          value: |
+                            {{"request": "append", "value": "[wasm]"}}
+                        vm_config:
+                          runtime: "envoy.wasm.runtime.v8"
+                          vm_id: "my_vm_id"
+                          code:
+                            local:
+                              filename: "{path}"
+"#
+    )
+}
+
+fn bootstrap_with_filters(up: std::net::SocketAddr, filters: &str) -> String {
     format!(
         r#"
 admin:
@@ -39,7 +66,7 @@ static_resources:
                         - match: {{ prefix: "/" }}
                           route: {{ cluster: service, timeout: 2s }}
                 http_filters:
-                  - name: envoy.filters.http.router
+{filters}                  - name: envoy.filters.http.router
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
   clusters:
@@ -95,4 +122,25 @@ async fn envoy_bootstrap_runs_unchanged() {
     }
     assert_eq!(status, 200);
     assert!(app.admin_addr().is_some());
+}
+
+#[tokio::test]
+async fn envoy_bootstrap_with_a_wasm_filter_runs_unchanged() {
+    use microwaf_tests::fixtures::{self, Target};
+    let path = fixtures::wasm("body", Target::Wasip1);
+    let up = upstream("service").await;
+    let app = start(&bootstrap_with_filters(
+        up,
+        &wasm_filter(&path.display().to_string()),
+    ))
+    .await;
+    let req = hyper::Request::post("/api")
+        .header("host", "svc")
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(
+            b"payload",
+        )))
+        .unwrap();
+    let r = send(addr(&app), false, req).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["body"], "payload[wasm]");
 }
