@@ -1,11 +1,13 @@
-//! Connection-pool gauges read at scrape time from the serving state (no bookkeeping on the
-//! request path): upstream connections, requests in flight and requests waiting for a
-//! connection, per cluster.
+//! Gauges and counters read at scrape time from the serving state (no bookkeeping on the
+//! request path): per cluster, upstream connections, requests in flight and requests waiting
+//! for a connection; per wasm plugin, live VMs, traps by kind, VM replacements and failed VM
+//! starts.
 
 use std::sync::{Arc, Weak};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 
@@ -58,8 +60,82 @@ impl Collector for PoolCollector {
                 ConstGauge::new(value(c) as i64).encode(m.encode_family(&labels)?)?;
             }
         }
-        Ok(())
+        encode_wasm(&state, &mut encoder)
     }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct PluginLabels {
+    plugin: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct TrapLabels {
+    plugin: String,
+    kind: String,
+}
+
+/// Reads one counter of a plugin's failure snapshot.
+type FailureReader = fn(&microwaf_runtime::FailureSnapshot) -> u64;
+
+fn encode_wasm(
+    state: &crate::state::State,
+    encoder: &mut DescriptorEncoder,
+) -> Result<(), std::fmt::Error> {
+    let health: Vec<_> = state
+        .plugins
+        .iter()
+        .filter_map(|p| Some((p.name().to_owned(), p.wasm_health()?)))
+        .collect();
+    let mut vms = encoder.encode_descriptor(
+        "microwaf_wasm_vms",
+        "Live VMs per plugin",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (name, (_, live)) in &health {
+        let l = PluginLabels {
+            plugin: name.clone(),
+        };
+        ConstGauge::new(*live as i64).encode(vms.encode_family(&l)?)?;
+    }
+    let mut traps = encoder.encode_descriptor(
+        "microwaf_wasm_traps",
+        "VM traps per plugin and kind",
+        None,
+        MetricType::Counter,
+    )?;
+    for (name, (f, _)) in &health {
+        for (kind, n) in &f.traps {
+            let l = TrapLabels {
+                plugin: name.clone(),
+                kind: kind.as_str().to_owned(),
+            };
+            ConstCounter::new(*n).encode(traps.encode_family(&l)?)?;
+        }
+    }
+    let counters: [(&str, &str, FailureReader); 2] = [
+        (
+            "microwaf_wasm_vm_replacements",
+            "Fresh VMs started after a failure",
+            |f| f.vm_replacements,
+        ),
+        (
+            "microwaf_wasm_vm_start_failures",
+            "VM starts that failed",
+            |f| f.start_failures,
+        ),
+    ];
+    for (metric, help, value) in counters {
+        let mut m = encoder.encode_descriptor(metric, help, None, MetricType::Counter)?;
+        for (name, (f, _)) in &health {
+            let l = PluginLabels {
+                plugin: name.clone(),
+            };
+            ConstCounter::new(value(f)).encode(m.encode_family(&l)?)?;
+        }
+    }
+    Ok(())
 }
 
 /// Convenience for [`crate::app::App`].

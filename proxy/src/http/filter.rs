@@ -200,4 +200,9 @@ pub trait HttpFilterFactory: Send + Sync {
     fn filter_metrics(&self) -> Vec<crate::admin::FilterMetric> {
         Vec::new()
     }
+
+    /// Trap, replacement and start-failure counters and live VMs (wasm plugins).
+    fn wasm_health(&self) -> Option<(microwaf_runtime::FailureSnapshot, usize)> {
+        None
+    }
 }

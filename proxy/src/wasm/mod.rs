@@ -43,6 +43,10 @@ impl HttpFilterFactory for WasmFactory {
         })
     }
 
+    fn wasm_health(&self) -> Option<(microwaf_runtime::FailureSnapshot, usize)> {
+        Some((self.plugin.failures(), self.plugin.live_vms()))
+    }
+
     fn filter_metrics(&self) -> Vec<FilterMetric> {
         use microwaf_runtime::metrics::MetricValue;
         self.plugin

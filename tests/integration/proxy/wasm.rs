@@ -126,6 +126,14 @@ async fn wasm_metrics_appear_on_the_admin_endpoint() {
         .await
         .text();
     assert!(text.contains("fixture_requests_total 2"), "{text}");
+    assert!(
+        text.contains(r#"microwaf_wasm_vms{plugin="metrics"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"microwaf_wasm_traps_total{plugin="metrics",kind="#),
+        "{text}"
+    );
 }
 
 #[tokio::test]
