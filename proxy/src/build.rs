@@ -84,9 +84,18 @@ pub fn build(cfg: &Config, load: &mut FilterLoader<'_>) -> Result<State, BuildEr
                 plugins.extend(hcm.filters.iter().cloned());
                 ListenerKind::Http(Arc::new(hcm))
             }
-            config::ListenerKind::Tcp(t) => ListenerKind::Tcp(Arc::new(TcpProxy {
-                cluster: t.cluster.clone(),
-            })),
+            config::ListenerKind::Tcp(t) => {
+                let filters = t
+                    .network_filters
+                    .iter()
+                    .map(|p| load(p, &ctx))
+                    .collect::<Result<Vec<_>, _>>()?;
+                plugins.extend(filters.iter().cloned());
+                ListenerKind::Tcp(Arc::new(TcpProxy {
+                    cluster: t.cluster.clone(),
+                    filters,
+                }))
+            }
         };
         listeners.insert(
             l.name.clone(),

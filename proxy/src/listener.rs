@@ -113,7 +113,7 @@ pub async fn serve_stream<I>(
             });
             conn::serve_http(io, svc, drain).await
         }
-        ListenerKind::Tcp(t) => t.serve(io, &state.clusters).await,
+        ListenerKind::Tcp(t) => t.serve(io, info, &state.clusters).await,
     }
 }
 

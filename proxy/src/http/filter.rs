@@ -201,6 +201,12 @@ pub trait HttpFilterFactory: Send + Sync {
         Vec::new()
     }
 
+    /// An L4 context for a TCP proxy connection (wasm network filters); `None` if the plugin
+    /// has no network side.
+    fn network_stream(&self, _info: &StreamInfo) -> Option<microwaf_runtime::NetworkStream> {
+        None
+    }
+
     /// Trap, replacement and start-failure counters and live VMs (wasm plugins).
     fn wasm_health(&self) -> Option<(microwaf_runtime::FailureSnapshot, usize)> {
         None

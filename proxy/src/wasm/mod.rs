@@ -43,6 +43,14 @@ impl HttpFilterFactory for WasmFactory {
         })
     }
 
+    fn network_stream(&self, info: &StreamInfo) -> Option<microwaf_runtime::NetworkStream> {
+        let props = StreamProps::new(info.clone(), self.node.clone());
+        Some(
+            self.plugin
+                .network_stream(props, Arc::new(microwaf_runtime::NoEvents)),
+        )
+    }
+
     fn wasm_health(&self) -> Option<(microwaf_runtime::FailureSnapshot, usize)> {
         Some((self.plugin.failures(), self.plugin.live_vms()))
     }

@@ -211,3 +211,26 @@ async fn wasm_filter_reads_the_peer_spiffe_id_over_mtls() {
     assert_eq!(r.headers["x-prop-connection.mtls"], "hex:01");
     assert_eq!(r.headers["x-prop-source.principal"], spiffe);
 }
+
+#[tokio::test]
+async fn tcp_listener_runs_network_wasm_filters() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = [0u8; 4];
+        s.read_exact(&mut buf).await.unwrap();
+        s.write_all(&buf).await.unwrap();
+    });
+    let text = format!(
+        "listeners:\n  - name: main\n    address: 127.0.0.1:0\n    protocol: tcp\n    cluster: up\n    filters:\n      - name: l4\n        code: {}\nclusters:\n  - name: up\n    endpoints: [\"{up}\"]\n",
+        wasm("l4")
+    );
+    let app = start(&text).await;
+    let mut c = tokio::net::TcpStream::connect(addr(&app)).await.unwrap();
+    c.write_all(b"ping").await.unwrap();
+    let mut out = [0u8; 7];
+    c.read_exact(&mut out).await.unwrap();
+    assert_eq!(&out, b"l4:PING");
+}
