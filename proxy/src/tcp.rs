@@ -84,10 +84,8 @@ where
     let mut buf = BytesMut::with_capacity(16 * 1024);
     loop {
         buf.clear();
-        let n = match from.read_buf(&mut buf).await {
-            Ok(n) => n,
-            Err(_) => 0,
-        };
+        // A read error ends this direction like EOF.
+        let n: usize = from.read_buf(&mut buf).await.unwrap_or_default();
         let eos = n == 0;
         let mut data = buf.split();
         let mut close = false;
