@@ -234,3 +234,26 @@ async fn tcp_listener_runs_network_wasm_filters() {
     c.read_exact(&mut out).await.unwrap();
     assert_eq!(&out, b"l4:PING");
 }
+
+#[tokio::test]
+async fn wasm_close_stream_resets_the_downstream_stream() {
+    let app = start_fixture("local_reply", "{}").await;
+    let tcp = tokio::net::TcpStream::connect(addr(&app)).await.unwrap();
+    let (mut s, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let mut req = get("svc", "/", true);
+    req.headers_mut()
+        .insert("x-reset-stream", "1".parse().unwrap());
+    assert!(
+        s.send_request(req).await.is_err(),
+        "expected a stream reset"
+    );
+    // The connection survives: the next stream on it is served.
+    let r = s.send_request(get("svc", "/", true)).await.unwrap();
+    assert_eq!(r.status(), 200);
+}
