@@ -107,12 +107,15 @@ pub fn loader(
             clusters: ctx.clusters.clone(),
             handle: ctx.handle.clone(),
         });
-        let plugin = runtime
-            .load_plugin(cfg, embedder)
-            .map_err(|e| BuildError::Plugin {
+        let plugin = runtime.load_plugin(cfg, embedder).map_err(|e| {
+            // The runtime's errors already name the plugin; say it once.
+            let text = e.to_string();
+            let prefix = format!("plugin {}: ", p.name);
+            BuildError::Plugin {
                 plugin: p.name.clone(),
-                reason: e.to_string(),
-            })?;
+                reason: text.strip_prefix(&prefix).unwrap_or(&text).to_owned(),
+            }
+        })?;
         Ok(Arc::new(WasmFactory {
             plugin,
             node: ctx.node.clone(),
