@@ -18,12 +18,18 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Run the proxy with a configuration file.
+    Serve(cmd::serve::ServeArgs),
+    /// Run the demo: the proxy in front of a built-in upstream serving sample data.
+    Demo(cmd::demo::DemoArgs),
+}
 
-// Until the first subcommand lands, `Command` has no variants and rustc sees `main` as diverging.
-#[allow(unreachable_code, unused_variables)]
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cmd::init_logging();
-    match cli.command {}
+    match cli.command {
+        Command::Serve(a) => cmd::serve::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
+    }
 }
