@@ -18,12 +18,18 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Precompile a wasm module into a cache artifact (what the module cache loads).
+    Compile(cmd::compile::CompileArgs),
+    /// Replay one HTTP exchange through a chain of proxy-wasm filters, without sockets.
+    Run(cmd::run::RunArgs),
+}
 
-// Until the first subcommand lands, `Command` has no variants and rustc sees `main` as diverging.
-#[allow(unreachable_code, unused_variables)]
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cmd::init_logging();
-    match cli.command {}
+    match cli.command {
+        Command::Compile(a) => cmd::compile::run(a),
+        Command::Run(a) => cmd::run::run(a),
+    }
 }

@@ -17,6 +17,9 @@ pub struct RuntimeConfig {
     pub max_memory_bytes: usize,
     /// How often the epoch advances: the granularity of callback deadlines.
     pub epoch_tick: Duration,
+    /// Pooling allocator (default). `false` allocates every instance on demand; only useful to
+    /// measure what pooling saves.
+    pub pooling: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -26,6 +29,7 @@ impl Default for RuntimeConfig {
             max_instances: 128,
             max_memory_bytes: 256 << 20,
             epoch_tick: Duration::from_millis(5),
+            pooling: true,
         }
     }
 }

@@ -61,7 +61,7 @@ pub use embedder::{
 };
 pub use error::RuntimeError;
 pub use fault::{FailureSnapshot, TrapKind};
-pub use microwaf_abi::{LogLevel, PeerType, Status, StreamType};
+pub use microwaf_abi::{AbiVersion, LogLevel, PeerType, Status, StreamType};
 pub use network::{NetworkDecision, NetworkStream};
 pub use plugin::Plugin;
 pub use runtime::Runtime;

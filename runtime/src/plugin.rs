@@ -130,7 +130,13 @@ impl Plugin {
         )
     }
 
-    /// Plugin-wide mailbox for tests: how many VMs are currently live.
+    /// Instantiates (and drops) a fresh instance of the module without running any callback:
+    /// the cost of a VM replacement before the guest's start code. For benches and checks.
+    pub fn fresh_instance(&self) -> Result<(), crate::RuntimeError> {
+        self.slots[0].fresh_instance()
+    }
+
+    /// How many VMs are currently live (the others await replacement).
     pub fn live_vms(&self) -> usize {
         self.slots
             .iter()

@@ -87,6 +87,23 @@ impl VmSlot {
         )
     }
 
+    /// Instantiates a fresh instance of the module (no callbacks run) and drops it: what a
+    /// replacement costs before the guest's own start code.
+    pub fn fresh_instance(&self) -> Result<(), crate::RuntimeError> {
+        let mailbox = crate::plugin::new_mailbox();
+        let state = VmState::new(self.plugin.abi, self.plugin.clone(), mailbox, 0);
+        let mut store = wasmtime::Store::new(self.pre.module().engine(), state);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(self.deadline_ticks);
+        self.pre
+            .instantiate(&mut store)
+            .map(|_| ())
+            .map_err(|e| crate::RuntimeError::Instantiate {
+                plugin: self.plugin.config.name.clone(),
+                message: format!("{e:#}"),
+            })
+    }
+
     /// Makes sure the slot has a live VM if the backoff allows; returns whether it has one.
     pub fn ensure_vm(&self, st: &mut SlotState) -> bool {
         if st.vm.is_some() {

@@ -58,6 +58,9 @@ pub(crate) struct VmState {
     pub generation: u64,
     /// This VM's metric ids (names resolve to the plugin's shared series).
     pub metrics: VmMetrics,
+    /// Some context has pending continue/close/local-reply requests (keeps the after-callback
+    /// check O(1) when nothing happened).
+    pub dirty: bool,
 }
 
 impl VmState {
@@ -91,6 +94,7 @@ impl VmState {
             mailbox,
             generation,
             metrics,
+            dirty: false,
         }
     }
 

@@ -1,0 +1,11 @@
+//! Runtime tests: the conformance fixtures (both wasm targets), WAT fixtures and hostile
+//! fixtures driven through the public stream API with a fake embedder.
+
+mod harness;
+
+mod abi_wat;
+mod cache;
+mod callouts;
+mod conformance;
+mod hostile;
+mod state;
