@@ -239,6 +239,13 @@ impl VmSlot {
 
     /// Fires `on_tick` if due; returns when the next tick is due.
     pub fn tick(&self, now: Instant) -> Option<Instant> {
+        let next = self.tick_locked(now);
+        // Mail posted while the lock was held here is ours to deliver.
+        self.pump();
+        next
+    }
+
+    fn tick_locked(&self, now: Instant) -> Option<Instant> {
         let mut st = self.state.lock();
         if !self.ensure_vm(&mut st) {
             return Some(st.retry_at);
@@ -265,7 +272,6 @@ impl VmSlot {
         st.next_tick = next;
         drop(st);
         fire(events);
-        self.pump();
         next
     }
 }

@@ -8,7 +8,7 @@ use microwaf_abi::StreamType;
 use parking_lot::Mutex;
 
 use crate::config::FailPolicy;
-use crate::embedder::{Headers, LocalReply, PropertySource, StreamEvents};
+use crate::embedder::{DynProperties, Headers, LocalReply, StreamEvents};
 use crate::fault::Fault;
 use crate::host::ContextKind;
 use crate::pool::VmSlot;
@@ -47,7 +47,7 @@ impl StreamCore {
     pub fn open(
         slot: &Arc<VmSlot>,
         kind: ContextKind,
-        props: Arc<dyn PropertySource>,
+        props: DynProperties,
         events: Arc<dyn StreamEvents>,
     ) -> Option<StreamCore> {
         let mut st = slot.state.lock();
@@ -82,6 +82,7 @@ impl StreamCore {
         };
         drop(st);
         fire(events);
+        slot.pump();
         Some(core)
     }
 

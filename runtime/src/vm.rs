@@ -157,7 +157,7 @@ impl Vm {
     pub fn create_context(
         &mut self,
         kind: ContextKind,
-        props: Arc<dyn crate::PropertySource>,
+        props: crate::DynProperties,
         events: Arc<dyn StreamEvents>,
     ) -> Result<u32, Fault> {
         let s = self.state();

@@ -273,3 +273,91 @@ fn l4_rewrites_both_directions_and_sees_closes() {
         assert!(emb.logged(&format!("l4: upstream close #{id} peer=local")));
     }
 }
+
+#[test]
+fn properties_resolve_attributes_legacy_names_and_set_property() {
+    use microwaf_runtime::Value;
+    for t in Target::ALL {
+        let emb = FakeEmbedder::new();
+        let mut cfg = config("properties", rust("properties", t), "");
+        cfg.root_id = "root-x".into();
+        cfg.vm_id = "vm-x".into();
+        let p = load(cfg, &emb);
+        let mut props = Props::default();
+        for (k, v) in [
+            ("request.path", Value::Str("/p?q=1".into())),
+            ("source.address", Value::Str("10.0.0.1:5555".into())),
+            ("source.port", Value::Int(5555)),
+            ("xds.cluster_name", Value::Str("backend".into())),
+            ("connection.mtls", Value::Bool(false)),
+        ] {
+            props.0.insert(k.into(), v);
+        }
+        let mut s = p.http_stream(Arc::new(props), Arc::new(NoEvents));
+        let ex = run_exchange(
+            &mut s,
+            request("/p?q=1", &[("x-set-property", "v1")]),
+            b"",
+            response("200", &[]),
+            b"",
+        );
+        let r = &ex.response_headers;
+        assert_eq!(
+            get(r, "x-prop-request.path").as_deref(),
+            Some("/p?q=1"),
+            "{t:?}"
+        );
+        assert_eq!(
+            get(r, "x-prop-source.address").as_deref(),
+            Some("10.0.0.1:5555")
+        );
+        assert_eq!(
+            get(r, "x-prop-source.port").as_deref(),
+            Some("hex:b315000000000000")
+        );
+        assert_eq!(get(r, "x-prop-connection.mtls").as_deref(), Some("hex:00"));
+        assert_eq!(
+            get(r, "x-prop-xds.cluster_name").as_deref(),
+            Some("backend")
+        );
+        assert_eq!(
+            get(r, "x-prop-cluster_name").as_deref(),
+            Some("backend"),
+            "legacy name"
+        );
+        assert_eq!(get(r, "x-prop-plugin_root_id").as_deref(), Some("root-x"));
+        assert_eq!(get(r, "x-prop-plugin_vm_id").as_deref(), Some("vm-x"));
+        assert_eq!(
+            get(r, "x-prop-xds.route_name").as_deref(),
+            Some("<missing>")
+        );
+        assert_eq!(get(r, "x-prop-set-readback").as_deref(), Some("v1"));
+        assert!(emb.logged("properties: root plugin_root_id=root-x"));
+    }
+}
+
+#[test]
+fn foreign_functions_compress_declare_and_reject_unknown() {
+    for t in Target::ALL {
+        let emb = FakeEmbedder::new();
+        let p = load(config("foreign", rust("foreign", t), ""), &emb);
+        let ex = exchange(&p, request("/", &[]), b"", response("200", &[]), b"");
+        let r = &ex.response_headers;
+        assert_eq!(get(r, "x-foreign-compress").as_deref(), Some("Ok"), "{t:?}");
+        assert_eq!(get(r, "x-foreign-roundtrip").as_deref(), Some("ok"));
+        assert_eq!(
+            get(r, "x-foreign-uncompress-garbage").as_deref(),
+            Some("SerializationFailure")
+        );
+        assert_eq!(get(r, "x-foreign-unknown").as_deref(), Some("NotFound"));
+        assert_eq!(get(r, "x-foreign-declare").as_deref(), Some("Ok"));
+        assert_eq!(
+            get(r, "x-foreign-declare-garbage").as_deref(),
+            Some("BadArgument")
+        );
+        assert_eq!(
+            get(r, "x-foreign-declared-readback").as_deref(),
+            Some("declared-value")
+        );
+    }
+}

@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use microwaf_runtime::{
     CalloutReply, CalloutResponse, CalloutResult, Decision, Embedder, FailPolicy,
     GrpcCalloutRequest, Headers, HttpCalloutRequest, HttpStream, LocalReply, LogLevel, Plugin,
-    PluginConfig, PropertySource, Runtime, RuntimeConfig, Status, StreamEvents, StreamType,
+    PluginConfig, PropertySource, Runtime, RuntimeConfig, Status, StreamEvents, StreamType, Value,
     WasmSource,
 };
 use microwaf_tests::fixtures::{self, Target};
@@ -121,17 +121,13 @@ impl Embedder for FakeEmbedder {
     }
 }
 
-/// Static request attributes.
+/// Static request attributes by canonical name (`request.path`, `xds.cluster_name`).
 #[derive(Default)]
-pub struct Props(pub HashMap<String, Bytes>);
+pub struct Props(pub HashMap<String, Value>);
 
 impl PropertySource for Props {
-    fn property(&self, path: &[&[u8]]) -> Option<Bytes> {
-        let key: Vec<String> = path
-            .iter()
-            .map(|s| String::from_utf8_lossy(s).into_owned())
-            .collect();
-        self.0.get(&key.join(".")).cloned()
+    fn attribute(&self, name: &str) -> Option<Value> {
+        self.0.get(name).cloned()
     }
 }
 
