@@ -6,6 +6,7 @@ mod harness;
 mod abi_wat;
 mod cache;
 mod callouts;
+mod cli;
 mod conformance;
 mod hostile;
 mod state;
