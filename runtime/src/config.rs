@@ -58,6 +58,9 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Wall-clock budget of one callback; a callback running longer traps (`Interrupt`).
     pub deadline: Duration,
+    /// Most body bytes buffered for one direction while the filter pauses (Envoy's buffer
+    /// limit): beyond it a request gets 413, a response 500.
+    pub buffer_bytes: usize,
 }
 
 impl Default for Limits {
@@ -65,6 +68,7 @@ impl Default for Limits {
         Limits {
             memory_bytes: 128 << 20,
             deadline: Duration::from_millis(100),
+            buffer_bytes: 16 << 20,
         }
     }
 }

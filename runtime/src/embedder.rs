@@ -31,9 +31,18 @@ pub struct LocalReply {
 impl LocalReply {
     /// The reply the fail-closed policy sends.
     pub fn unavailable(details: &str) -> Self {
-        let body = Bytes::from_static(b"plugin unavailable\n");
+        Self::status_only(503, details)
+    }
+
+    /// A plain-text reply the runtime itself generates (fail-closed 503, buffer limits).
+    pub fn status_only(status: u32, details: &str) -> Self {
+        let body = Bytes::from(match status {
+            413 => "payload too large\n",
+            503 => "plugin unavailable\n",
+            _ => "internal error\n",
+        });
         LocalReply {
-            status: 503,
+            status,
             headers: vec![
                 (
                     Bytes::from_static(b"content-type"),

@@ -213,7 +213,16 @@ impl HttpStream {
     fn body(&mut self, dir: StreamType, body: &mut BytesMut, eos: bool) -> Decision {
         let d = stream_index(dir);
         let r = self.core.run(|vm, id| {
+            let limit = vm.state().plugin.config.limits.buffer_bytes;
             let ctx = vm.ctx(id).expect("own context exists");
+            if ctx.bodies[d].len() + body.len() > limit {
+                ctx.bodies[d].clear();
+                let status = if d == 0 { 413 } else { 500 };
+                return Ok(Decision::LocalReply(LocalReply::status_only(
+                    status,
+                    "buffer_limit_exceeded",
+                )));
+            }
             ctx.bodies[d].extend_from_slice(&body.split());
             ctx.end_of_stream[d] = eos;
             if ctx.headers_paused[d] {

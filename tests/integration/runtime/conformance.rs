@@ -361,3 +361,27 @@ fn foreign_functions_compress_declare_and_reject_unknown() {
         );
     }
 }
+
+#[test]
+fn paused_body_over_the_buffer_limit_is_answered_413() {
+    let emb = FakeEmbedder::new();
+    let mut cfg = config("body", rust("body", Target::Unknown), "");
+    cfg.limits.buffer_bytes = 8;
+    let p = load(cfg, &emb);
+    let mut s = p.http_stream(Arc::new(Props::default()), Arc::new(NoEvents));
+    let mut req = request("/", &[]);
+    assert_eq!(
+        s.on_request_headers(&mut req, false),
+        microwaf_runtime::Decision::Continue
+    );
+    let mut chunk = BytesMut::from(&b"12345"[..]);
+    assert_eq!(
+        s.on_request_body(&mut chunk, false),
+        microwaf_runtime::Decision::Pause
+    );
+    let mut chunk = BytesMut::from(&b"67890"[..]);
+    match s.on_request_body(&mut chunk, false) {
+        microwaf_runtime::Decision::LocalReply(r) => assert_eq!(r.status, 413),
+        d => panic!("expected 413, got {d:?}"),
+    }
+}
