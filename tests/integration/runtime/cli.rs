@@ -125,10 +125,12 @@ fn run_replays_an_exchange_through_a_chain() {
     assert!(upstream.ends_with("\r\n\r\nhello[fixture]"), "{upstream}");
     assert!(client.contains("x-fixture-echo: e1\r\n"), "{client}");
     assert!(client.ends_with("\r\n\r\n[fixture]world"), "{client}");
+    // Plugins are named after the file stem (`conformance_headers`).
     assert!(
-        stderr.contains("[info] headers#2: headers: request :path=/items"),
+        stderr.contains("headers#2: headers: request :path=/items"),
         "{stderr}"
     );
+    assert!(stderr.lines().all(|l| l.starts_with('[')), "{stderr}");
 }
 
 #[test]
