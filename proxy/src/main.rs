@@ -23,6 +23,10 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Run the demo: the proxy in front of a built-in upstream serving sample data.
     Demo(cmd::demo::DemoArgs),
+    /// Precompile a wasm module into a cache artifact (what the module cache loads).
+    Compile(cmd::compile::CompileArgs),
+    /// Replay one HTTP exchange through a chain of proxy-wasm filters, without sockets.
+    Run(cmd::run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,5 +35,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(a) => cmd::serve::run(a),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Compile(a) => cmd::compile::run(a),
+        Command::Run(a) => cmd::run::run(a),
     }
 }

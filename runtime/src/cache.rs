@@ -12,6 +12,7 @@ use std::fs;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 use wasmtime::{Engine, Module};
@@ -147,7 +148,10 @@ fn write_atomically(path: &Path, artifact: &[u8]) -> Result<(), RuntimeError> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(io)?;
     }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // Unique per writer: concurrent loads of one module must not share a temp file.
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{seq}", std::process::id()));
     let mut f = fs::File::create(&tmp).map_err(io)?;
     f.write_all(artifact).map_err(io)?;
     f.write_all(MAGIC).map_err(io)?;

@@ -17,6 +17,9 @@ pub struct RuntimeConfig {
     pub max_memory_bytes: usize,
     /// How often the epoch advances: the granularity of callback deadlines.
     pub epoch_tick: Duration,
+    /// Pooling allocator (default). `false` allocates every instance on demand; only useful to
+    /// measure what pooling saves.
+    pub pooling: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -26,6 +29,7 @@ impl Default for RuntimeConfig {
             max_instances: 128,
             max_memory_bytes: 256 << 20,
             epoch_tick: Duration::from_millis(5),
+            pooling: true,
         }
     }
 }
@@ -54,6 +58,9 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Wall-clock budget of one callback; a callback running longer traps (`Interrupt`).
     pub deadline: Duration,
+    /// Most body bytes buffered for one direction while the filter pauses (Envoy's buffer
+    /// limit): beyond it a request gets 413, a response 500.
+    pub buffer_bytes: usize,
 }
 
 impl Default for Limits {
@@ -61,6 +68,7 @@ impl Default for Limits {
         Limits {
             memory_bytes: 128 << 20,
             deadline: Duration::from_millis(100),
+            buffer_bytes: 16 << 20,
         }
     }
 }

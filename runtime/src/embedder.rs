@@ -7,6 +7,8 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use microwaf_abi::{LogLevel, Status, StreamType};
 
+use crate::properties::PropertySource;
+
 /// An ordered header map as the guest sees it: names as sent (lower case for HTTP/2), duplicates
 /// kept as separate entries, pseudo-headers (`:method`, `:path`, `:authority`, `:scheme`,
 /// `:status`) first.
@@ -29,9 +31,18 @@ pub struct LocalReply {
 impl LocalReply {
     /// The reply the fail-closed policy sends.
     pub fn unavailable(details: &str) -> Self {
-        let body = Bytes::from_static(b"plugin unavailable\n");
+        Self::status_only(503, details)
+    }
+
+    /// A plain-text reply the runtime itself generates (fail-closed 503, buffer limits).
+    pub fn status_only(status: u32, details: &str) -> Self {
+        let body = Bytes::from(match status {
+            413 => "payload too large\n",
+            503 => "plugin unavailable\n",
+            _ => "internal error\n",
+        });
         LocalReply {
-            status: 503,
+            status,
             headers: vec![
                 (
                     Bytes::from_static(b"content-type"),
@@ -115,19 +126,15 @@ pub trait Embedder: Send + Sync {
     }
 }
 
-/// Request attributes of one stream (`proxy_get_property`), supplied by the embedder.
-pub trait PropertySource: Send + Sync {
-    /// The encoded value at `path` (segments), `None` if unknown. Values follow the ABI's
-    /// encoding: strings raw, integers 8-byte LE, bools 1 byte, maps as header pairs.
-    fn property(&self, path: &[&[u8]]) -> Option<Bytes>;
-}
+/// Request attributes of one stream or connection, as the runtime holds them.
+pub type DynProperties = std::sync::Arc<dyn PropertySource + Send + Sync>;
 
-/// A [`PropertySource`] with nothing in it (root contexts, tests).
+/// A [`PropertySource`] with nothing in it (tests, `microwaf run`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoProperties;
 
 impl PropertySource for NoProperties {
-    fn property(&self, _path: &[&[u8]]) -> Option<Bytes> {
+    fn attribute(&self, _name: &str) -> Option<crate::properties::Value> {
         None
     }
 }

@@ -67,8 +67,10 @@ fn wasmtime_config(cfg: &RuntimeConfig) -> Config {
         .max_memories_per_module(1)
         .table_elements(100_000);
     let mut config = Config::new();
+    if cfg.pooling {
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
     config
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
         .memory_init_cow(true)
         .epoch_interruption(true)
         .max_wasm_stack(1 << 20)

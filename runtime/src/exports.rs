@@ -12,6 +12,7 @@ type F2 = TypedFunc<(u32, u32), ()>;
 type F2R = TypedFunc<(u32, u32), u32>;
 type F3 = TypedFunc<(u32, u32, u32), ()>;
 type F3R = TypedFunc<(u32, u32, u32), u32>;
+type F5 = TypedFunc<(u32, u32, u32, u32, u32), ()>;
 
 /// Headers callbacks: 0.1.0 takes (context, headers); 0.2.x adds end_of_stream.
 #[derive(Clone)]
@@ -40,7 +41,7 @@ pub(crate) struct Exports {
     pub log: Option<F1>,
     pub done: Option<F1R>,
     pub delete: Option<F1>,
-    pub http_call_response: Option<TypedFunc<(u32, u32, u32, u32, u32), ()>>,
+    pub http_call_response: Option<F5>,
     pub grpc_initial_metadata: Option<F3>,
     pub grpc_receive: Option<F3>,
     pub grpc_trailing_metadata: Option<F3>,

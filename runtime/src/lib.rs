@@ -58,13 +58,14 @@ mod wasi;
 pub use cache::{compile, load_precompiled, precompile_to, CacheOutcome, ModuleCache};
 pub use config::{FailPolicy, Limits, PluginConfig, RuntimeConfig, WasmSource};
 pub use embedder::{
-    CalloutReply, CalloutResponse, CalloutResult, Embedder, GrpcCalloutRequest, Headers,
-    HttpCalloutRequest, LocalReply, NoEvents, NoProperties, PropertySource, StreamEvents,
+    CalloutReply, CalloutResponse, CalloutResult, DynProperties, Embedder, GrpcCalloutRequest,
+    Headers, HttpCalloutRequest, LocalReply, NoEvents, NoProperties, StreamEvents,
 };
 pub use error::RuntimeError;
 pub use fault::{FailureSnapshot, TrapKind};
-pub use microwaf_abi::{LogLevel, PeerType, Status, StreamType};
+pub use microwaf_abi::{AbiVersion, LogLevel, PeerType, Status, StreamType};
 pub use network::{NetworkDecision, NetworkStream};
 pub use plugin::Plugin;
+pub use properties::{PropertySource, Value};
 pub use runtime::Runtime;
 pub use stream::{Decision, HttpStream};

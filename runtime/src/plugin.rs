@@ -6,7 +6,7 @@ use std::sync::Arc;
 use microwaf_abi::AbiVersion;
 
 use crate::config::PluginConfig;
-use crate::embedder::{Embedder, PropertySource, StreamEvents};
+use crate::embedder::{DynProperties, Embedder, StreamEvents};
 use crate::fault::{FailureCounters, FailureSnapshot};
 use crate::host::ContextKind;
 use crate::mailbox::Mailbox;
@@ -73,11 +73,7 @@ impl Plugin {
 
     /// Starts an HTTP stream in the next VM (round robin). Never fails: if no VM can run, the
     /// stream applies the fail policy to every phase.
-    pub fn http_stream(
-        &self,
-        props: Arc<dyn PropertySource>,
-        events: Arc<dyn StreamEvents>,
-    ) -> HttpStream {
+    pub fn http_stream(&self, props: DynProperties, events: Arc<dyn StreamEvents>) -> HttpStream {
         HttpStream::new(self.open(ContextKind::Http, props, events))
     }
 
@@ -85,7 +81,7 @@ impl Plugin {
     pub fn http_stream_on(
         &self,
         vm: usize,
-        props: Arc<dyn PropertySource>,
+        props: DynProperties,
         events: Arc<dyn StreamEvents>,
     ) -> HttpStream {
         HttpStream::new(self.open_on(vm, ContextKind::Http, props, events))
@@ -94,7 +90,7 @@ impl Plugin {
     /// Starts an L4 connection context.
     pub fn network_stream(
         &self,
-        props: Arc<dyn PropertySource>,
+        props: DynProperties,
         events: Arc<dyn StreamEvents>,
     ) -> NetworkStream {
         NetworkStream::new(self.open(ContextKind::Network, props, events))
@@ -103,7 +99,7 @@ impl Plugin {
     fn open(
         &self,
         kind: ContextKind,
-        props: Arc<dyn PropertySource>,
+        props: DynProperties,
         events: Arc<dyn StreamEvents>,
     ) -> StreamCore {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
@@ -114,7 +110,7 @@ impl Plugin {
         &self,
         start: usize,
         kind: ContextKind,
-        props: Arc<dyn PropertySource>,
+        props: DynProperties,
         events: Arc<dyn StreamEvents>,
     ) -> StreamCore {
         let n = self.slots.len();
@@ -130,12 +126,22 @@ impl Plugin {
         )
     }
 
-    /// Plugin-wide mailbox for tests: how many VMs are currently live.
+    /// Instantiates (and drops) a fresh instance of the module without running any callback:
+    /// the cost of a VM replacement before the guest's start code. For benches and checks.
+    pub fn fresh_instance(&self) -> Result<(), crate::RuntimeError> {
+        self.slots[0].fresh_instance()
+    }
+
+    /// How many VMs are currently live (the others await replacement).
     pub fn live_vms(&self) -> usize {
-        self.slots
+        let live = self
+            .slots
             .iter()
             .filter(|s| s.state.lock().vm.is_some())
-            .count()
+            .count();
+        // Mail posted while we held a lock is ours to deliver.
+        self.slots.iter().for_each(|s| s.pump());
+        live
     }
 }
 

@@ -87,6 +87,23 @@ impl VmSlot {
         )
     }
 
+    /// Instantiates a fresh instance of the module (no callbacks run) and drops it: what a
+    /// replacement costs before the guest's own start code.
+    pub fn fresh_instance(&self) -> Result<(), crate::RuntimeError> {
+        let mailbox = crate::plugin::new_mailbox();
+        let state = VmState::new(self.plugin.abi, self.plugin.clone(), mailbox, 0);
+        let mut store = wasmtime::Store::new(self.pre.module().engine(), state);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(self.deadline_ticks);
+        self.pre
+            .instantiate(&mut store)
+            .map(|_| ())
+            .map_err(|e| crate::RuntimeError::Instantiate {
+                plugin: self.plugin.config.name.clone(),
+                message: format!("{e:#}"),
+            })
+    }
+
     /// Makes sure the slot has a live VM if the backoff allows; returns whether it has one.
     pub fn ensure_vm(&self, st: &mut SlotState) -> bool {
         if st.vm.is_some() {
@@ -222,6 +239,13 @@ impl VmSlot {
 
     /// Fires `on_tick` if due; returns when the next tick is due.
     pub fn tick(&self, now: Instant) -> Option<Instant> {
+        let next = self.tick_locked(now);
+        // Mail posted while the lock was held here is ours to deliver.
+        self.pump();
+        next
+    }
+
+    fn tick_locked(&self, now: Instant) -> Option<Instant> {
         let mut st = self.state.lock();
         if !self.ensure_vm(&mut st) {
             return Some(st.retry_at);
@@ -248,7 +272,6 @@ impl VmSlot {
         st.next_tick = next;
         drop(st);
         fire(events);
-        self.pump();
         next
     }
 }

@@ -8,7 +8,7 @@ use microwaf_abi::StreamType;
 use parking_lot::Mutex;
 
 use crate::config::FailPolicy;
-use crate::embedder::{Headers, LocalReply, PropertySource, StreamEvents};
+use crate::embedder::{DynProperties, Headers, LocalReply, StreamEvents};
 use crate::fault::Fault;
 use crate::host::ContextKind;
 use crate::pool::VmSlot;
@@ -47,7 +47,7 @@ impl StreamCore {
     pub fn open(
         slot: &Arc<VmSlot>,
         kind: ContextKind,
-        props: Arc<dyn PropertySource>,
+        props: DynProperties,
         events: Arc<dyn StreamEvents>,
     ) -> Option<StreamCore> {
         let mut st = slot.state.lock();
@@ -82,6 +82,7 @@ impl StreamCore {
         };
         drop(st);
         fire(events);
+        slot.pump();
         Some(core)
     }
 
@@ -212,7 +213,16 @@ impl HttpStream {
     fn body(&mut self, dir: StreamType, body: &mut BytesMut, eos: bool) -> Decision {
         let d = stream_index(dir);
         let r = self.core.run(|vm, id| {
+            let limit = vm.state().plugin.config.limits.buffer_bytes;
             let ctx = vm.ctx(id).expect("own context exists");
+            if ctx.bodies[d].len() + body.len() > limit {
+                ctx.bodies[d].clear();
+                let status = if d == 0 { 413 } else { 500 };
+                return Ok(Decision::LocalReply(LocalReply::status_only(
+                    status,
+                    "buffer_limit_exceeded",
+                )));
+            }
             ctx.bodies[d].extend_from_slice(&body.split());
             ctx.end_of_stream[d] = eos;
             if ctx.headers_paused[d] {

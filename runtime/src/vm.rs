@@ -157,7 +157,7 @@ impl Vm {
     pub fn create_context(
         &mut self,
         kind: ContextKind,
-        props: Arc<dyn crate::PropertySource>,
+        props: crate::DynProperties,
         events: Arc<dyn StreamEvents>,
     ) -> Result<u32, Fault> {
         let s = self.state();
@@ -243,6 +243,9 @@ impl Vm {
     /// issued from a root callback or another context), to tell their embedders after unlock.
     pub fn take_events(&mut self, own: Option<u32>) -> Result<Events, Fault> {
         let mut events = Events::new();
+        if !std::mem::take(&mut self.state().dirty) {
+            return Ok(events);
+        }
         let ids: Vec<u32> = self
             .state()
             .contexts

@@ -4,3 +4,4 @@ mod fixtures;
 mod config;
 mod status_table;
 mod proxy;
+mod runtime;

@@ -2,6 +2,9 @@
 
 pub mod demo;
 pub mod serve;
+pub mod compile;
+pub mod run;
+mod run_http;
 
 /// Logs go to stderr so stdout stays machine-readable (`run`, `scan` print results there).
 pub fn init_logging() {

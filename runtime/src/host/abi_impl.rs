@@ -147,7 +147,7 @@ impl Host for VmState {
     fn set_property(&mut self, path: &[u8], value: &[u8]) -> HostResult<()> {
         self.store_property(path, value)
     }
-    fn call_foreign_function(&mut self, _name: &[u8], _args: &[u8]) -> HostResult<Bytes> {
-        Err(Status::NotFound)
+    fn call_foreign_function(&mut self, name: &[u8], args: &[u8]) -> HostResult<Bytes> {
+        self.foreign_call(name, args)
     }
 }

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use microwaf_abi::{MapType, StreamType};
 
-use crate::embedder::{Headers, LocalReply, PropertySource, StreamEvents};
+use crate::embedder::{DynProperties, Headers, LocalReply, StreamEvents};
+use crate::properties::FilterState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ContextKind {
@@ -24,7 +25,7 @@ pub(crate) enum Pending {
 /// One context's state.
 pub(crate) struct Context {
     pub kind: ContextKind,
-    pub props: Option<Arc<dyn PropertySource>>,
+    pub props: Option<DynProperties>,
     pub events: Option<Arc<dyn StreamEvents>>,
     /// Request headers, request trailers, response headers, response trailers; `None` until
     /// the stream reaches that phase (reads before → `BadArgument`, as in Envoy).
@@ -41,14 +42,14 @@ pub(crate) struct Context {
     /// Set by `proxy_send_local_response`; acted on after the callback.
     pub local_reply: Option<LocalReply>,
     pub pending: Vec<Pending>,
-    /// Values written with `proxy_set_property`, keyed by the raw path.
-    pub set_props: Vec<(Vec<u8>, Bytes)>,
+    /// Values written with `proxy_set_property` and `set_envoy_filter_state`.
+    pub filter_state: FilterState,
 }
 
 impl Context {
     pub fn new(
         kind: ContextKind,
-        props: Option<Arc<dyn PropertySource>>,
+        props: Option<DynProperties>,
         events: Option<Arc<dyn StreamEvents>>,
     ) -> Self {
         Context {
@@ -62,7 +63,7 @@ impl Context {
             rescue: None,
             local_reply: None,
             pending: Vec::new(),
-            set_props: Vec::new(),
+            filter_state: FilterState::default(),
         }
     }
 

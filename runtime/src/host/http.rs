@@ -210,6 +210,7 @@ impl VmState {
             return Err(Status::BadArgument);
         }
         ctx.pending.push(p);
+        self.dirty = true;
         Ok(())
     }
 
@@ -225,6 +226,7 @@ impl VmState {
             grpc_status: (r.grpc_status >= 0).then_some(r.grpc_status),
             details: Bytes::copy_from_slice(r.details),
         });
+        self.dirty = true;
         Ok(())
     }
 }

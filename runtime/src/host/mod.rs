@@ -22,9 +22,11 @@ use wasmtime::StoreLimits;
 pub(crate) use context::{Context, ContextKind, Pending};
 
 use crate::embedder::CalloutResponse;
+use crate::foreign::ForeignFunctions;
 use crate::mailbox::Mailbox;
 use crate::metrics::VmMetrics;
 use crate::plugin::PluginShared;
+use crate::properties::{DeclaredProperties, PluginProperties};
 
 /// The id of the (single) root context of every VM: ids start at 1 (DESIGN §2).
 pub(crate) const ROOT_ID: u32 = 1;
@@ -58,6 +60,13 @@ pub(crate) struct VmState {
     pub generation: u64,
     /// This VM's metric ids (names resolve to the plugin's shared series).
     pub metrics: VmMetrics,
+    /// Some context has pending continue/close/local-reply requests (keeps the after-callback
+    /// check O(1) when nothing happened).
+    pub dirty: bool,
+    /// `declare_property` declarations of this VM's root context.
+    pub declared: DeclaredProperties,
+    pub plugin_props: PluginProperties,
+    pub foreign: ForeignFunctions,
 }
 
 impl VmState {
@@ -72,6 +81,11 @@ impl VmState {
             .instances(1)
             .build();
         let metrics = VmMetrics::new(plugin.metrics.clone());
+        let plugin_props = PluginProperties {
+            name: plugin.config.name.clone(),
+            root_id: plugin.config.root_id.clone(),
+            vm_id: plugin.config.vm_id.clone(),
+        };
         let mut contexts = HashMap::new();
         contexts.insert(ROOT_ID, Context::new(ContextKind::Root, None, None));
         VmState {
@@ -91,6 +105,10 @@ impl VmState {
             mailbox,
             generation,
             metrics,
+            dirty: false,
+            declared: DeclaredProperties::default(),
+            plugin_props,
+            foreign: ForeignFunctions::default(),
         }
     }
 

@@ -8,9 +8,11 @@ use bytes::Bytes;
 use microwaf_abi::{GrpcCall, HostResult, HttpCall, LogLevel, Status};
 
 use super::http::owned_pairs;
-use super::VmState;
+use super::{ContextKind, VmState};
 use crate::embedder::{GrpcCalloutRequest, HttpCalloutRequest};
+use crate::foreign::ForeignCall;
 use crate::mailbox::Mail;
+use crate::properties::{self, PropertySource};
 
 impl VmState {
     pub(crate) fn write_log(&mut self, level: LogLevel, message: &[u8]) {
@@ -113,37 +115,37 @@ impl VmState {
         Ok(self.plugin.shared.queues.register(&vm_id, name, notify))
     }
 
-    /// Properties: values set by the filter, the plugin's own, then the embedder's.
+    /// Properties: the plugin's own attributes, then the embedder's, then filter state.
     pub(crate) fn property(&mut self, path: &[u8]) -> HostResult<Bytes> {
-        let cfg = self.plugin.config.clone();
         let ctx = self.contexts.get(&self.effective).ok_or(Status::NotFound)?;
-        if let Some((_, v)) = ctx.set_props.iter().find(|(k, _)| k == path) {
-            return Ok(v.clone());
+        let mut sources: Vec<&dyn PropertySource> = vec![&self.plugin_props];
+        if let Some(p) = &ctx.props {
+            sources.push(p.as_ref());
         }
-        let segments: Vec<&[u8]> = path.split(|b| *b == 0).collect();
-        let builtin = match segments.as_slice() {
-            [b"plugin_name"] => Some(cfg.name.as_bytes()),
-            [b"plugin_root_id"] => Some(cfg.root_id.as_bytes()),
-            [b"plugin_vm_id"] => Some(cfg.vm_id.as_bytes()),
-            _ => None,
-        };
-        if let Some(v) = builtin {
-            return Ok(Bytes::copy_from_slice(v));
-        }
-        ctx.props
-            .as_ref()
-            .and_then(|p| p.property(&segments))
-            .ok_or(Status::NotFound)
+        let state = (ctx.kind != ContextKind::Root).then_some(&ctx.filter_state);
+        properties::get_property(path, &sources, state)
     }
 
     pub(crate) fn store_property(&mut self, path: &[u8], value: &[u8]) -> HostResult<()> {
-        let ctx = self.effective_ctx().ok_or(Status::NotFound)?;
-        let value = Bytes::copy_from_slice(value);
-        match ctx.set_props.iter_mut().find(|(k, _)| k == path) {
-            Some(slot) => slot.1 = value,
-            None => ctx.set_props.push((path.to_vec(), value)),
-        }
-        Ok(())
+        let ctx = self
+            .contexts
+            .get_mut(&self.effective)
+            .ok_or(Status::NotFound)?;
+        let state = (ctx.kind != ContextKind::Root).then_some(&mut ctx.filter_state);
+        properties::set_property(path, value, state, &self.declared)
+    }
+
+    pub(crate) fn foreign_call(&mut self, name: &[u8], args: &[u8]) -> HostResult<Bytes> {
+        let ctx = self
+            .contexts
+            .get_mut(&self.effective)
+            .ok_or(Status::NotFound)?;
+        let filter_state = (ctx.kind != ContextKind::Root).then_some(&mut ctx.filter_state);
+        let cx = ForeignCall {
+            declared: &mut self.declared,
+            filter_state,
+        };
+        self.foreign.call(name, args, cx)
     }
 }
 
