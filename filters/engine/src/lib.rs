@@ -4,3 +4,9 @@
 //! runs in `microwaf scan`, and is compiled unchanged into the MicroWAF filter.
 pub mod formats;
 pub mod redact;
+
+pub mod cardinality;
+pub mod identity;
+pub mod policy;
+pub mod ratelimit;
+pub mod token;
