@@ -18,12 +18,15 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Scan files, directories, stdin or HAR archives for sensitive data with the MicroWAF engine.
+    Scan(cmd::scan::ScanArgs),
+}
 
-// Until the first subcommand lands, `Command` has no variants and rustc sees `main` as diverging.
-#[allow(unreachable_code, unused_variables)]
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cmd::init_logging();
-    match cli.command {}
+    match cli.command {
+        Command::Scan(a) => cmd::scan::run(a),
+    }
 }

@@ -10,3 +10,4 @@ pub mod identity;
 pub mod policy;
 pub mod ratelimit;
 pub mod token;
+pub mod inspect;
