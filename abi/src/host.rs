@@ -14,6 +14,14 @@ use bytes::Bytes;
 
 use crate::types::{AbiVersion, BufferType, LogLevel, MapType, MetricType, Status, StreamType};
 
+/// Cached guest exports (see [`Host::guest_exports`]); `None` fields are looked up by name.
+#[derive(Clone, Default)]
+pub struct GuestExports {
+    pub memory: Option<wasmtime::Memory>,
+    /// `malloc`, or `proxy_on_memory_allocate` when there is no `malloc`.
+    pub allocator: Option<wasmtime::TypedFunc<u32, u32>>,
+}
+
 /// A hostcall's result as the guest will see it.
 pub type HostResult<T> = Result<T, Status>;
 
@@ -66,6 +74,13 @@ pub trait Host {
     /// The ABI the module declared; adapters apply 0.1.0 semantics where they differ.
     fn abi_version(&self) -> AbiVersion;
 
+    /// The guest's exported memory and allocator, if the host cached them after instantiation.
+    /// Adapters otherwise look both up by name on every call; caching saves a string lookup per
+    /// hostcall. The handles must belong to the store the calls run in.
+    fn guest_exports(&self) -> GuestExports {
+        GuestExports::default()
+    }
+
     // --- logging, time, contexts -------------------------------------------------------------
     fn log(&mut self, level: LogLevel, message: &[u8]) -> HostResult<()>;
     fn log_level(&mut self) -> HostResult<LogLevel>;
@@ -79,7 +94,8 @@ pub trait Host {
 
     // --- buffers -----------------------------------------------------------------------------
     /// Up to `max_size` bytes from `start`. A buffer not available in this callback →
-    /// `NotFound`; an empty result is written to the guest as (0, 0).
+    /// `NotFound`; then `start + max_size` overflowing `u32` → `BadArgument` (Envoy's order);
+    /// a `start` past the end is an empty result, written to the guest as (0, 0).
     fn get_buffer_bytes(
         &mut self,
         buffer: BufferType,
@@ -97,6 +113,15 @@ pub trait Host {
         size: u32,
         data: &[u8],
     ) -> HostResult<()>;
+
+    /// ABI 0.1.0 `proxy_get_configuration`: the plugin configuration. Envoy always answers
+    /// `Ok` here (empty when there is none); the default reads the plugin-configuration buffer.
+    fn get_configuration(&mut self) -> HostResult<Bytes> {
+        match self.get_buffer_bytes(BufferType::PluginConfiguration, 0, u32::MAX) {
+            Err(Status::NotFound) => Ok(Bytes::new()),
+            r => r,
+        }
+    }
 
     // --- header maps -------------------------------------------------------------------------
     /// The whole map, already encoded with [`crate::pairs::encode`].

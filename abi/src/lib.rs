@@ -7,10 +7,21 @@
 //! `microwaf-runtime` implements `Host` on its per-VM store; tests implement it with fakes.
 
 pub mod host;
+pub mod linker;
+pub mod memory;
+pub mod pairs;
 pub mod types;
+pub mod wasi;
 
-pub use host::{GrpcCall, Host, HostResult, HttpCall, LocalResponse, PairRef};
+#[cfg(test)]
+mod testing;
+
+pub use host::{GrpcCall, GuestExports, Host, HostResult, HttpCall, LocalResponse, PairRef};
+pub use linker::add_to_linker;
+pub use memory::GuestMemory;
+pub use pairs::PairsError;
 pub use types::{
     AbiVersion, Action, BufferType, ContextType, LogLevel, MapType, MetricType, PeerType, Status,
     StreamType,
 };
+pub use wasi::{add_wasi_to_linker, ProcExit, WasiHost};

@@ -1,1 +1,5 @@
 //! One integration-test binary; a module per area.
+
+mod fixtures;
+mod config;
+mod status_table;

@@ -109,6 +109,11 @@ const BAD: &[(&str, &str)] = &[
     ),
     ("empty content types", "defaults: {content_types: []}\n"),
     ("version 2", "version: 2\n"),
+    ("empty methods", "endpoints:\n  - {path: /a, methods: []}\n"),
+    ("empty token sources", "tokens: {sources: []}\n"),
+    ("empty attack locations", "defaults:\n  attacks: {inspect: []}\n"),
+    ("entropy out of range", "categories:\n  custom:\n    - {id: x, keys: [k], validator: {entropy: {min_bits_per_char: 9}}}\n"),
+    ("mask_keep too large", "report: {mask_keep: 40}\n"),
 ];
 
 #[test]

@@ -18,6 +18,7 @@ pub(crate) struct Piece<'a> {
 
 /// Reports `text` (at stream offset `off` if verbatim) as one piece, or as overlapping windows
 /// of `w` bytes sharing `o` bytes when longer than `w`.
+#[inline]
 pub(crate) fn emit_slice(
     text: &[u8],
     off: Option<u64>,
@@ -85,15 +86,7 @@ impl Accum {
         (w, o): (usize, usize),
         emit: &mut impl FnMut(Piece<'_>),
     ) {
-        match off {
-            None => self.verbatim = false,
-            Some(off) if self.buf.is_empty() && !self.emitted => self.start = off,
-            Some(off) => {
-                if self.start + self.buf.len() as u64 != off {
-                    self.verbatim = false;
-                }
-            }
-        }
+        self.note_offset(off);
         while !bytes.is_empty() {
             let take = (w - self.buf.len()).min(bytes.len());
             self.buf.extend_from_slice(&bytes[..take]);
@@ -104,6 +97,32 @@ impl Accum {
                 self.start += (w - o) as u64;
                 self.overlap = o;
                 self.emitted = true;
+            }
+        }
+    }
+
+    /// Appends `bytes` if that fills no window (the common case, with no reporting to set
+    /// up); returns `false` and does nothing otherwise.
+    #[inline]
+    pub fn extend_quiet(&mut self, bytes: &[u8], off: Option<u64>, w: usize) -> bool {
+        if self.buf.len() + bytes.len() >= w {
+            return false;
+        }
+        self.note_offset(off);
+        self.buf.extend_from_slice(bytes);
+        true
+    }
+
+    /// Tracks whether the value is still a contiguous verbatim slice of the stream.
+    #[inline]
+    fn note_offset(&mut self, off: Option<u64>) {
+        match off {
+            None => self.verbatim = false,
+            Some(off) if self.buf.is_empty() && !self.emitted => self.start = off,
+            Some(off) => {
+                if self.start + self.buf.len() as u64 != off {
+                    self.verbatim = false;
+                }
             }
         }
     }
@@ -133,6 +152,7 @@ impl Accum {
 }
 
 /// Builds the closure that wraps pieces of one value into [`Value`]s for `sink`.
+#[inline]
 pub(crate) fn emitter<'s>(
     sink: &'s mut dyn ValueSink,
     kind: ValueKind,

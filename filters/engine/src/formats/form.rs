@@ -63,6 +63,9 @@ impl FormParser {
     }
 
     fn extend(&mut self, bytes: &[u8], off: Option<u64>, sink: &mut dyn ValueSink) {
+        if self.acc.extend_quiet(bytes, off, self.wo.0) {
+            return;
+        }
         let key = self.in_value.then(|| &self.path[2..]);
         let mut emit = emitter(sink, self.kind(), &self.path, key, self.tok..self.off);
         self.acc.extend(bytes, off, self.wo, &mut emit);

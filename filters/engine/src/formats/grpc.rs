@@ -1,14 +1,15 @@
 //! gRPC framing: every length-prefixed message of a stream, each walked as protobuf.
 //!
-//! A frame is a 1-byte compressed flag and a 4-byte big-endian length, then the message.
+//! A frame is a 1-byte flag (bit 0 compressed, bit 7 gRPC-Web trailers) and a 4-byte big-endian length, then the message.
 //! Frames may be split across chunks or several may share one chunk; a frame wholly inside
 //! a chunk is walked in place, others are buffered (up to [`Limits::max_message_len`]).
+//! Uncompressed frames larger than that are scanned as text windows instead (flagged).
 //! Compressed frames are decoded with the stream's `grpc-encoding` (bounded by
 //! [`Limits::max_decoded_bytes`]); their values have no `span` and carry the frame as `raw`.
 
 use super::decode::{decode_all, Encoding};
 use super::proto::{scan, Origin};
-use super::{Flags, FormatError, Limits, PushParser, ValueSink};
+use super::{Flags, FormatError, Limits, PushParser, TextParser, ValueSink};
 
 const HEADER: usize = 5;
 
@@ -25,6 +26,9 @@ pub struct GrpcParser {
     buf: Vec<u8>,
     scratch: Scratch,
     messages: u64,
+    /// An uncompressed frame over [`Limits::max_message_len`], scanned as text, and the
+    /// bytes of it seen so far.
+    oversize: Option<(TextParser, usize)>,
 }
 
 /// Buffers reused across messages.
@@ -48,6 +52,7 @@ impl GrpcParser {
             buf: Vec::new(),
             scratch: Scratch::default(),
             messages: 0,
+            oversize: None,
         }
     }
 
@@ -57,7 +62,8 @@ impl GrpcParser {
     }
 
     fn start_frame(&mut self, at: u64) -> Result<(), FormatError> {
-        let compressed = match self.header[0] {
+        // Bit 0: compressed. Bit 7: a gRPC-Web trailers frame (text headers, scanned too).
+        let compressed = match self.header[0] & 0x7f {
             0 => false,
             1 => true,
             _ => {
@@ -74,10 +80,15 @@ impl GrpcParser {
             self.header[4],
         ]);
         if len as usize > self.limits.max_message_len {
-            return Err(FormatError::MessageTooLarge {
-                len: u64::from(len),
-                limit: self.limits.max_message_len,
-            });
+            if compressed {
+                return Err(FormatError::MessageTooLarge {
+                    len: u64::from(len),
+                    limit: self.limits.max_message_len,
+                });
+            }
+            // Too large to walk as protobuf: stream it through as text instead.
+            self.oversize = Some((TextParser::at(&self.limits, at), 0));
+            self.scratch.flags.fell_back_to_text = true;
         }
         self.have = 0;
         self.frame = Some((compressed, len as usize, at));
@@ -103,6 +114,20 @@ impl PushParser for GrpcParser {
                     if self.have == HEADER {
                         self.start_frame(base + i as u64)?;
                     }
+                }
+                Some((_, len, _)) if self.oversize.is_some() => {
+                    let (text, got) = self.oversize.as_mut().expect("checked");
+                    let take = (len - *got).min(chunk.len() - i);
+                    text.push(&chunk[i..i + take], sink)?;
+                    *got += take;
+                    i += take;
+                    if *got < len {
+                        return Ok(());
+                    }
+                    text.finish(sink)?;
+                    self.oversize = None;
+                    self.frame = None;
+                    self.messages += 1;
                 }
                 Some((compressed, len, at)) => {
                     if self.buf.is_empty() && chunk.len() - i >= len {

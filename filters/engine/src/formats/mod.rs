@@ -14,9 +14,43 @@
 //! form, so the filter drops `content-encoding` and fixes `content-length` when it redacts.
 //!
 //! Use [`BodyParser`] to pick the pipeline from the response headers; the individual
-//! parsers are public for callers that already know the format.
+//! parsers are public for callers that already know the format. All parsers implement
+//! [`PushParser`].
+//!
+//! | content type | parser | values |
+//! |---|---|---|
+//! | `*/json`, `*+json`, NDJSON | [`JsonParser`] | strings, numbers, keys |
+//! | `application/grpc*` | [`GrpcParser`] | every message, walked as protobuf |
+//! | `application/x-protobuf` | [`ProtoParser`] | strings/bytes, numbers |
+//! | `text/html` | [`HtmlParser`] | text, comments, scripts, attribute values |
+//! | `application/x-www-form-urlencoded` | [`FormParser`] | names, values |
+//! | `multipart/*` | [`MultipartParser`] | each part by its own content type |
+//! | `text/*`, XML, absent | [`TextParser`] | overlapping windows |
+//!
+//! ```
+//! use microwaf_engine::formats::{BodyParser, ContentInfo, Limits, PushParser, Value};
+//! use microwaf_engine::redact::{redact, Mask, RedactFormat};
+//!
+//! let body = br#"{"user":{"ssn":"078-05-1120","card":4111111111111111}}"#;
+//! let info = ContentInfo { content_type: Some("application/json"), ..Default::default() };
+//! let mut parser = BodyParser::new(&info, &Limits::default())?;
+//! let mut masks = Vec::new();
+//! let mut sink = |v: &Value<'_>| {
+//!     // A detector would run here; pretend every value under `$.user` is sensitive.
+//!     if v.path.starts_with("$.user.") {
+//!         masks.push(Mask::for_finding(v, 0, v.text.len()));
+//!     }
+//! };
+//! parser.push(&body[..20], &mut sink)?; // chunks may split values anywhere
+//! parser.push(&body[20..], &mut sink)?;
+//! parser.finish(&mut sink)?;
+//! let out = redact(body, RedactFormat::from(parser.format()), &masks);
+//! assert_eq!(out, br#"{"user":{"ssn":"***********","card":"****************"}}"#);
+//! # Ok::<(), microwaf_engine::formats::FormatError>(())
+//! ```
 
 mod accum;
+mod decimal;
 mod decode;
 mod dispatch;
 mod form;
@@ -43,3 +77,6 @@ pub use text::TextParser;
 pub(crate) mod testutil;
 
 pub use value::{Flags, FormatError, Limits, PushParser, Value, ValueKind, ValueSink};
+
+#[cfg(test)]
+mod tests;

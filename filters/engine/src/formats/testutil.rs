@@ -8,7 +8,9 @@ use super::{Flags, FormatError, PushParser, Value, ValueKind};
 /// `raw.start` is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owned {
+    /// `text` lossily decoded; `len` is the byte length of the original.
     pub text: String,
+    pub len: usize,
     pub kind: ValueKind,
     pub key: Option<String>,
     pub path: String,
@@ -21,6 +23,7 @@ impl Owned {
     pub fn of(v: &Value<'_>) -> Self {
         Self {
             text: String::from_utf8_lossy(v.text).into_owned(),
+            len: v.text.len(),
             kind: v.kind,
             key: v.key.map(str::to_owned),
             path: v.path.to_owned(),

@@ -3,9 +3,11 @@
 use super::keyword::keyword_enum;
 
 keyword_enum! {
-    /// A family of body formats the engine can parse. `other` stands for anything unclassified,
-    /// including a missing `content-type`; it is off by default because such bodies are often
-    /// binary (images, archives) and scanning them costs time for false alarms.
+    /// A family of body formats the engine can parse. `other` stands for any unrecognised
+    /// `content-type`; it is off by default because such bodies are mostly binary (images,
+    /// archives) and scanning them costs time for false alarms. A *missing* `content-type` is
+    /// `text`: hand-written services that omit it are exactly where leaks hide, and the
+    /// formats layer scans such bodies as text too.
     pub enum ContentKind as "content type" {
         Json = "json",
         Grpc = "grpc",
@@ -31,18 +33,25 @@ pub const DEFAULT_CONTENT_KINDS: &[ContentKind] = &[
 
 impl ContentKind {
     /// Classifies a `content-type` header value (parameters and case ignored). `None` or an
-    /// empty value gives [`ContentKind::Other`].
+    /// empty value gives [`ContentKind::Text`].
     pub fn classify(content_type: Option<&str>) -> ContentKind {
-        let Some(value) = content_type else {
-            return ContentKind::Other;
-        };
-        let essence = value.split(';').next().unwrap_or("").trim();
+        let essence = content_type
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim();
+        if essence.is_empty() {
+            return ContentKind::Text;
+        }
         let essence = essence.to_ascii_lowercase();
         let (ty, sub) = essence.split_once('/').unwrap_or((essence.as_str(), ""));
         // Structured syntax suffixes (RFC 6839): application/problem+json is JSON.
         let suffix = sub.rsplit_once('+').map(|(_, s)| s);
         match (ty, sub) {
-            (_, "json" | "x-ndjson" | "ndjson" | "jsonl") => ContentKind::Json,
+            (_, "json" | "x-ndjson" | "ndjson" | "jsonl" | "x-jsonlines" | "json-seq") => {
+                ContentKind::Json
+            }
             ("application", s) if s.starts_with("grpc") => ContentKind::Grpc,
             (
                 "application",
@@ -52,10 +61,12 @@ impl ContentKind {
             ("application", "x-www-form-urlencoded") => ContentKind::Form,
             ("multipart", _) => ContentKind::Multipart,
             _ if suffix == Some("json") => ContentKind::Json,
-            ("text", _) | ("application", "xml" | "javascript" | "csv" | "yaml" | "x-yaml") => {
-                ContentKind::Text
-            }
-            _ if suffix == Some("xml") => ContentKind::Text,
+            ("text", _)
+            | (
+                "application",
+                "xml" | "javascript" | "ecmascript" | "graphql" | "yaml" | "x-yaml" | "sql" | "csv",
+            ) => ContentKind::Text,
+            _ if matches!(suffix, Some("xml" | "yaml")) => ContentKind::Text,
             _ => ContentKind::Other,
         }
     }
@@ -85,11 +96,12 @@ mod tests {
             ("application/atom+xml", Text),
             ("image/png", Other),
             ("application/octet-stream", Other),
-            ("", Other),
+            ("", Text),
+            (" ; charset=utf-8", Text),
         ];
         for (ct, want) in cases {
             assert_eq!(ContentKind::classify(Some(ct)), want, "{ct}");
         }
-        assert_eq!(ContentKind::classify(None), Other);
+        assert_eq!(ContentKind::classify(None), Text);
     }
 }

@@ -72,6 +72,12 @@ pub(super) fn resolve_endpoint(
         .map_err(|m| PolicyError::invalid(field("path"), m))?;
     let methods = match &e.methods {
         None => None,
+        Some(ms) if ms.is_empty() => {
+            return Err(PolicyError::invalid(
+                field("methods"),
+                "empty list would match no request; omit it to match every method",
+            ))
+        }
         Some(ms) => Some(
             ms.iter()
                 .enumerate()

@@ -3,13 +3,14 @@
 
 use memchr::memchr2;
 
-use super::{MaskSet, MASK_BYTE};
+use super::{Cursor, MaskSet, MASK_BYTE};
 
 pub(super) fn redact(body: &[u8], set: &MaskSet) -> Vec<u8> {
     if set.is_empty() {
         return body.to_vec();
     }
     let mut out = Vec::with_capacity(body.len() + 32);
+    let mut c = Cursor::default();
     let mut i = 0;
     while i < body.len() {
         match body[i] {
@@ -17,10 +18,10 @@ pub(super) fn redact(body: &[u8], set: &MaskSet) -> Vec<u8> {
                 let end = string_end(body, i + 1);
                 let content = i + 1..end;
                 out.push(b'"');
-                if set.token_at(i) {
+                if set.token_at(&mut c, i) {
                     out.resize(out.len() + content.len(), MASK_BYTE);
-                } else if set.overlaps(content.clone()) {
-                    mask_string(body, content, set, &mut out);
+                } else if set.overlaps(&mut c, content.clone()) {
+                    mask_string(body, content, set, &mut c, &mut out);
                 } else {
                     out.extend_from_slice(&body[content]);
                 }
@@ -34,7 +35,7 @@ pub(super) fn redact(body: &[u8], set: &MaskSet) -> Vec<u8> {
                     .iter()
                     .position(|&c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
                     .unwrap_or(body.len() - i);
-                if set.token_at(i) || set.overlaps(i..i + len) {
+                if set.token_at(&mut c, i) || set.overlaps(&mut c, i..i + len) {
                     out.push(b'"');
                     out.resize(out.len() + len, MASK_BYTE);
                     out.push(b'"');
@@ -50,7 +51,7 @@ pub(super) fn redact(body: &[u8], set: &MaskSet) -> Vec<u8> {
                     b,
                     b'{' | b'}' | b'[' | b']' | b':' | b',' | b' ' | b'\n' | b'\r' | b'\t'
                 );
-                if !structural && set.overlaps(i..i + 1) {
+                if !structural && set.overlaps(&mut c, i..i + 1) {
                     let n = char_len(body, i);
                     out.resize(out.len() + n, MASK_BYTE);
                     i += n;
@@ -78,7 +79,13 @@ fn string_end(body: &[u8], mut from: usize) -> usize {
 
 /// Copies string content, replacing every masked unit (a UTF-8 character, an escape, or a
 /// `\uD8xx\uDCxx` surrogate pair) by as many mask bytes as it had.
-fn mask_string(body: &[u8], content: std::ops::Range<usize>, set: &MaskSet, out: &mut Vec<u8>) {
+fn mask_string(
+    body: &[u8],
+    content: std::ops::Range<usize>,
+    set: &MaskSet,
+    c: &mut Cursor,
+    out: &mut Vec<u8>,
+) {
     let mut k = content.start;
     while k < content.end {
         let len = if body[k] == b'\\' {
@@ -87,7 +94,7 @@ fn mask_string(body: &[u8], content: std::ops::Range<usize>, set: &MaskSet, out:
             char_len(body, k)
         }
         .min(content.end - k);
-        if set.overlaps(k..k + len) {
+        if set.overlaps(c, k..k + len) {
             out.resize(out.len() + len, MASK_BYTE);
         } else {
             out.extend_from_slice(&body[k..k + len]);

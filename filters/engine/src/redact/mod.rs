@@ -85,6 +85,13 @@ pub fn redact(body: &[u8], format: RedactFormat, masks: &[Mask]) -> Vec<u8> {
     }
 }
 
+/// Position of a left-to-right pass over a [`MaskSet`].
+#[derive(Debug, Default)]
+pub(crate) struct Cursor {
+    range: usize,
+    token: usize,
+}
+
 /// Masks normalised for lookup: merged sorted byte ranges and sorted token starts.
 pub(crate) struct MaskSet {
     ranges: Vec<Range<usize>>,
@@ -126,15 +133,21 @@ impl MaskSet {
         }
     }
 
-    /// Whether any byte of `r` is masked.
-    pub fn overlaps(&self, r: Range<usize>) -> bool {
-        let i = self.ranges.partition_point(|m| m.end <= r.start);
-        self.ranges.get(i).is_some_and(|m| m.start < r.end)
+    /// Whether any byte of `r` is masked. Queries through one cursor must come in
+    /// non-decreasing `r.start` order (a left-to-right pass), which makes each O(1).
+    pub fn overlaps(&self, c: &mut Cursor, r: Range<usize>) -> bool {
+        while self.ranges.get(c.range).is_some_and(|m| m.end <= r.start) {
+            c.range += 1;
+        }
+        self.ranges.get(c.range).is_some_and(|m| m.start < r.end)
     }
 
-    /// Whether a token mask starts at `at`.
-    pub fn token_at(&self, at: usize) -> bool {
-        self.tokens.binary_search(&at).is_ok()
+    /// Whether a token mask starts at `at`; same ordering rule as [`MaskSet::overlaps`].
+    pub fn token_at(&self, c: &mut Cursor, at: usize) -> bool {
+        while self.tokens.get(c.token).is_some_and(|&t| t < at) {
+            c.token += 1;
+        }
+        self.tokens.get(c.token) == Some(&at)
     }
 
     pub fn ranges(&self) -> &[Range<usize>] {

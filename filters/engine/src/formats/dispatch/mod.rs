@@ -22,13 +22,19 @@ pub struct ContentInfo<'a> {
 /// The parser a content type maps to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Format {
+    /// JSON, NDJSON and `+json` types: [`JsonParser`].
     Json,
+    /// gRPC and gRPC-Web (binary) frames: [`GrpcParser`].
     Grpc,
+    /// A bare protobuf message: [`ProtoParser`].
     Protobuf,
+    /// HTML and XHTML: [`HtmlParser`].
     Html,
+    /// `application/x-www-form-urlencoded`: [`FormParser`].
     Form,
-    /// multipart/*, with its boundary.
+    /// multipart/*, with its boundary: [`MultipartParser`].
     Multipart(String),
+    /// Text, XML, YAML, absent content type: [`TextParser`].
     Text,
     /// Not scanned (binary or unknown with [`Limits::unknown_as_text`] off).
     Skip,
@@ -52,6 +58,8 @@ impl Format {
                 Self::Json
             }
             (_, s) if s.ends_with("+json") => Self::Json,
+            // gRPC-Web text mode is base64 of the frames: not decoded, scanned as text.
+            ("application", s) if s.starts_with("grpc-web-text") => Self::Text,
             ("application", s) if s.starts_with("grpc") => Self::Grpc,
             (
                 "application",
@@ -81,6 +89,30 @@ pub struct BodyParser {
     decoder: Option<ContentDecoder>,
     parser: Option<Box<dyn PushParser>>,
     error: Option<FormatError>,
+    /// A copy of the decoded body for redaction, see [`BodyParser::keep_decoded`].
+    kept: Option<Kept>,
+}
+
+/// The decoded body kept for redaction, dropped once it would exceed `limit`.
+#[derive(Debug)]
+struct Kept {
+    body: Vec<u8>,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl Kept {
+    fn add(&mut self, piece: &[u8]) {
+        if self.overflowed {
+            return;
+        }
+        if self.body.len() + piece.len() > self.limit {
+            self.overflowed = true;
+            self.body = Vec::new();
+        } else {
+            self.body.extend_from_slice(piece);
+        }
+    }
 }
 
 impl std::fmt::Debug for BodyParser {
@@ -125,7 +157,29 @@ impl BodyParser {
             decoder,
             parser,
             error: None,
+            kept: None,
         })
+    }
+
+    /// Keeps a copy of the decoded body (what [`crate::redact::redact`] rewrites) of up to
+    /// `limit` bytes. Call before the first `push`. A body that grows past `limit` is
+    /// dropped and [`BodyParser::decoded_body`] returns `None`, while scanning goes on, so
+    /// the filter can apply its fallback (pass with an alert, or fail closed).
+    pub fn keep_decoded(&mut self, limit: usize) {
+        self.kept = Some(Kept {
+            body: Vec::new(),
+            limit,
+            overflowed: false,
+        });
+    }
+
+    /// The decoded body kept so far, if [`BodyParser::keep_decoded`] was called and the
+    /// body stayed within its limit.
+    pub fn decoded_body(&self) -> Option<&[u8]> {
+        self.kept
+            .as_ref()
+            .filter(|k| !k.overflowed)
+            .map(|k| k.body.as_slice())
     }
 
     /// The format chosen.
@@ -145,12 +199,22 @@ impl PushParser for BodyParser {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
-        let Some(parser) = self.parser.as_mut() else {
+        if self.parser.is_none() && self.kept.is_none() {
             return Ok(());
+        }
+        let kept = &mut self.kept;
+        let mut forward = |piece: &[u8]| {
+            if let Some(k) = kept.as_mut() {
+                k.add(piece);
+            }
+            match self.parser.as_mut() {
+                Some(p) => p.push(piece, sink),
+                None => Ok(()),
+            }
         };
         let r = match self.decoder.as_mut() {
-            Some(d) => d.push(chunk, &mut |piece| parser.push(piece, sink)),
-            None => parser.push(chunk, sink),
+            Some(d) => d.push(chunk, &mut forward),
+            None => forward(chunk),
         };
         if let Err(e) = &r {
             self.error = Some(e.clone());

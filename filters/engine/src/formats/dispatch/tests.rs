@@ -19,6 +19,8 @@ fn maps_content_types() {
     assert_eq!(f("application/problem+json"), Format::Json);
     assert_eq!(f("application/x-ndjson"), Format::Json);
     assert_eq!(f("application/grpc+proto"), Format::Grpc);
+    assert_eq!(f("application/grpc-web+proto"), Format::Grpc);
+    assert_eq!(f("application/grpc-web-text"), Format::Text);
     assert_eq!(f("application/x-protobuf"), Format::Protobuf);
     assert_eq!(f("text/html;charset=UTF-8"), Format::Html);
     assert_eq!(f("application/x-www-form-urlencoded"), Format::Form);
@@ -96,4 +98,39 @@ fn binary_bodies_are_skipped_and_flagged() {
     let r = run(&mut p, [&b"\x89PNG 078-05-1120"[..]]);
     assert!(r.values.is_empty());
     assert!(r.flags.skipped);
+}
+
+#[test]
+fn keeps_the_decoded_body_for_redaction_within_a_limit() {
+    use crate::formats::{PushParser, Value};
+    use crate::redact::{redact, Mask, RedactFormat};
+    let json = br#"{"ssn":"078-05-1120","n":4111111111111111}"#;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(json).unwrap();
+    let gz = e.finish().unwrap();
+    let mut p =
+        BodyParser::new(&info("application/json", Some("gzip")), &Limits::default()).unwrap();
+    p.keep_decoded(1024);
+    let mut masks = Vec::new();
+    let mut sink = |v: &Value<'_>| {
+        if v.kind != ValueKind::JsonKey {
+            masks.push(Mask::for_finding(v, 0, v.text.len()));
+        }
+    };
+    for c in gz.chunks(7) {
+        p.push(c, &mut sink).unwrap();
+    }
+    p.finish(&mut sink).unwrap();
+    let decoded = p.decoded_body().expect("kept");
+    assert_eq!(decoded, json);
+    let out = redact(decoded, RedactFormat::from(p.format()), &masks);
+    assert_eq!(out, br#"{"ssn":"***********","n":"****************"}"#);
+
+    let mut small =
+        BodyParser::new(&info("application/json", Some("gzip")), &Limits::default()).unwrap();
+    small.keep_decoded(10);
+    let r = run(&mut small, [&gz[..]]);
+    assert_eq!(r.result, Ok(()), "scanning goes on past the keep limit");
+    assert_eq!(r.values.len(), 4);
+    assert!(small.decoded_body().is_none());
 }

@@ -85,6 +85,9 @@ impl HtmlParser {
     }
 
     fn extend(&mut self, bytes: &[u8], off: Option<u64>, sink: &mut dyn ValueSink) {
+        if self.acc.extend_quiet(bytes, off, self.wo.0) {
+            return;
+        }
         let kind = self.kind();
         let mut emit = html_emitter(sink, kind, &self.path, &self.key, self.tok, self.off);
         self.acc.extend(bytes, off, self.wo, &mut emit);

@@ -8,15 +8,14 @@
 //! nesting deeper than [`Limits::max_depth`]) switches the rest of the body to plain-text
 //! scanning and sets [`Flags::fell_back_to_text`].
 
+mod lex;
 mod string;
 
-use std::borrow::Cow;
 use std::ops::Range;
-
-use memchr::memchr2;
 
 use super::accum::{emit_slice, emitter, Accum};
 use super::{Flags, FormatError, Limits, PushParser, TextParser, ValueKind, ValueSink};
+use lex::{find_quote_or_backslash, is_number_byte, push_index, KeyCache};
 
 /// Longest key prefix copied into a path segment.
 const MAX_KEY_IN_PATH: usize = 128;
@@ -40,6 +39,7 @@ pub struct JsonParser {
     esc: string::Escape,
     fallback: Option<TextParser>,
     flags: Flags,
+    keys: KeyCache,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +95,25 @@ impl JsonParser {
             esc: string::Escape::default(),
             fallback: None,
             flags: Flags::default(),
+            keys: KeyCache::default(),
         }
+    }
+
+    /// Makes the parser ready for a new body, keeping its buffers (path, stack, value
+    /// buffer, key cache), so a filter that reuses one parser per worker allocates nothing
+    /// per body in the steady state.
+    pub fn reset(&mut self) {
+        self.off = 0;
+        self.state = State::Between;
+        self.expect = Expect::Value;
+        self.stack.clear();
+        self.path.truncate(1);
+        self.key = None;
+        self.acc.clear();
+        self.tok = 0;
+        self.esc = string::Escape::default();
+        self.fallback = None;
+        self.flags = Flags::default();
     }
 }
 
@@ -192,7 +210,7 @@ impl JsonParser {
                     };
                     self.tok = base + i as u64;
                     let body = &chunk[i + 1..];
-                    match memchr2(b'"', b'\\', body) {
+                    match find_quote_or_backslash(body) {
                         Some(j) if body[j] == b'"' => {
                             let text = &body[..j];
                             let end = self.tok + j as u64 + 2;
@@ -287,6 +305,14 @@ impl JsonParser {
                     self.expect = Expect::Value;
                     i += 1;
                 }
+                0xEF if base + i as u64 == 0 => {
+                    // A UTF-8 byte order mark: skipped like a literal that reports nothing.
+                    self.state = State::Lit {
+                        word: b"\xEF\xBB\xBF",
+                        at: 1,
+                    };
+                    return Ok(i + 1);
+                }
                 b't' | b'f' | b'n' => {
                     self.expect_value(i)?;
                     self.begin_value();
@@ -348,6 +374,7 @@ impl JsonParser {
         i + len
     }
 
+    #[inline]
     fn expect_value(&self, i: usize) -> Result<(), Malformed> {
         match self.expect {
             Expect::Value | Expect::ValueOrEnd => Ok(()),
@@ -356,6 +383,7 @@ impl JsonParser {
     }
 
     /// Sets path and key for a value about to start (array index, top-level reset).
+    #[inline]
     fn begin_value(&mut self) {
         match self.stack.last() {
             None => {
@@ -372,6 +400,7 @@ impl JsonParser {
     }
 
     /// A key is reported with the object's own path and key.
+    #[inline]
     fn begin_key(&mut self) {
         if let Some(f) = self.stack.last() {
             self.path.truncate(f.path_len);
@@ -380,20 +409,19 @@ impl JsonParser {
     }
 
     /// Appends `.key` to the object's path and makes it the current key.
+    #[inline]
     fn set_key(&mut self, text: &[u8]) {
         let Some(f) = self.stack.last() else { return };
         self.path.truncate(f.path_len);
         self.path.push('.');
         let start = self.path.len();
         let text = &text[..text.len().min(MAX_KEY_IN_PATH)];
-        match String::from_utf8_lossy(text) {
-            Cow::Borrowed(s) => self.path.push_str(s),
-            Cow::Owned(s) => self.path.push_str(&s),
-        }
+        self.keys.push_to(text, &mut self.path);
         self.key = Some(start..self.path.len());
         self.expect = Expect::Colon;
     }
 
+    #[inline]
     fn after_value(&mut self) {
         self.expect = if self.stack.is_empty() {
             Expect::Value
@@ -402,10 +430,12 @@ impl JsonParser {
         };
     }
 
+    #[inline]
     fn key_str(&self) -> Option<&str> {
         self.key.clone().map(|r| &self.path[r])
     }
 
+    #[inline]
     fn emit_str(
         &mut self,
         text: &[u8],
@@ -426,6 +456,7 @@ impl JsonParser {
         emit_slice(text, off, self.wo, &mut emit);
     }
 
+    #[inline]
     fn acc_extend(
         &mut self,
         bytes: &[u8],
@@ -433,6 +464,9 @@ impl JsonParser {
         kind: ValueKind,
         sink: &mut dyn ValueSink,
     ) {
+        if self.acc.extend_quiet(bytes, off, self.wo.0) {
+            return;
+        }
         let key = self.key.clone().map(|r| &self.path[r]);
         let mut emit = emitter(sink, kind, &self.path, key, self.tok..self.off);
         self.acc.extend(bytes, off, self.wo, &mut emit);
@@ -443,30 +477,6 @@ impl JsonParser {
         let mut emit = emitter(sink, kind, &self.path, key, self.tok..self.off);
         self.acc.finish(&mut emit);
     }
-}
-
-fn is_number_byte(c: u8) -> bool {
-    matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
-}
-
-/// Appends `[index]` without going through `fmt`.
-fn push_index(path: &mut String, index: u32) {
-    let mut digits = [0u8; 10];
-    let mut n = index;
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    path.push('[');
-    for &d in &digits[at..] {
-        path.push(d as char);
-    }
-    path.push(']');
 }
 
 #[cfg(test)]

@@ -213,3 +213,65 @@ fn invalid_utf8_and_garbage_never_panic() {
         parse_with(&body, &Limits::default());
     }
 }
+
+#[test]
+fn swar_search_matches_a_naive_search() {
+    let mut rng = crate::formats::testutil::Rng(5);
+    for _ in 0..2000 {
+        let len = rng.below(150);
+        let s: Vec<u8> = (0..len)
+            .map(|_| match rng.below(40) {
+                0 => b'"',
+                1 => b'\\',
+                2 => 0x80 | rng.below(128) as u8,
+                _ => b'a' + rng.below(26) as u8,
+            })
+            .collect();
+        let naive = s.iter().position(|&c| c == b'"' || c == b'\\');
+        assert_eq!(super::lex::find_quote_or_backslash(&s), naive, "{s:?}");
+    }
+}
+
+#[test]
+fn colliding_and_non_utf8_keys_get_the_right_paths() {
+    let body = b"[{\"name\":\"a\",\"note\":\"b\"},{\"name\":\"c\",\"note\":\"d\",\"n\\u00e9\":\"e\",\"k\xff\":\"f\"}]";
+    let r = parse(body);
+    let paths: Vec<_> = r
+        .values
+        .iter()
+        .filter(|v| v.kind == ValueKind::JsonString)
+        .map(|v| (v.text.as_str(), v.path.as_str()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("a", "$[0].name"),
+            ("b", "$[0].note"),
+            ("c", "$[1].name"),
+            ("d", "$[1].note"),
+            ("e", "$[1].n\u{e9}"),
+            ("f", "$[1].k\u{FFFD}"),
+        ]
+    );
+}
+
+#[test]
+fn leading_byte_order_mark_is_skipped() {
+    let r = parse(b"\xEF\xBB\xBF{\"k\":\"v\"}");
+    assert_eq!(r.flags, Default::default());
+    assert_eq!(find(&r, "v").span, Some(9..10));
+    let r = parse(b"{\"k\":1}\xEF\xBB\xBF");
+    assert!(r.flags.fell_back_to_text, "a BOM elsewhere is malformed");
+}
+
+#[test]
+fn reset_parser_gives_the_same_values_as_a_new_one() {
+    let first = br#"{"a":[1,{"b":"x\n"}], "c": "unterminated"#;
+    let second = br#"{"user":{"ssn":"078-05-1120"}}"#;
+    let mut p = JsonParser::new(&Limits::default());
+    run(&mut p, [&first[..]]);
+    p.reset();
+    let reused = run(&mut p, [&second[..]]);
+    let fresh = run(&mut JsonParser::new(&Limits::default()), [&second[..]]);
+    assert_eq!(reused, fresh);
+}

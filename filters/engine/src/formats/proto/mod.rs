@@ -14,7 +14,8 @@ mod wire;
 use std::ops::Range;
 
 use super::accum::{emit_slice, emitter};
-use super::{Flags, FormatError, Limits, PushParser, ValueKind, ValueSink};
+use super::decimal::{format_u64, push_u64};
+use super::{Flags, FormatError, Limits, PushParser, TextParser, ValueKind, ValueSink};
 use wire::{Field, Fields, Payload};
 
 /// Where a message's bytes sit in the decoded body stream.
@@ -157,42 +158,22 @@ fn is_message(b: &[u8]) -> bool {
     fields.is_complete()
 }
 
-/// UTF-8 with no control characters other than tab, newline, carriage return.
+/// UTF-8 with no ASCII control characters other than tab, newline, carriage return.
 fn is_printable(b: &[u8]) -> bool {
-    match std::str::from_utf8(b) {
-        Ok(s) => !s
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')),
-        Err(_) => false,
-    }
+    let control = |c: u8| (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) || c == 0x7f;
+    !b.iter().any(|&c| control(c)) && std::str::from_utf8(b).is_ok()
 }
 
-fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[at..];
-        }
-    }
-}
-
-fn push_u64(s: &mut String, n: u64) {
-    let mut buf = [0u8; 20];
-    for &d in format_u64(n, &mut buf) {
-        s.push(d as char);
-    }
-}
-
-/// A bare protobuf body: buffered up to [`Limits::max_message_len`], walked at the end.
+/// A bare protobuf body: buffered up to [`Limits::max_message_len`] and walked at the end;
+/// a larger body is scanned as text windows instead (flagged `fell_back_to_text`).
 #[derive(Debug)]
 pub struct ProtoParser {
     limits: Limits,
     buf: Vec<u8>,
     path: String,
     flags: Flags,
+    /// Set once the body outgrew [`Limits::max_message_len`]: the rest streams as text.
+    oversize: Option<TextParser>,
 }
 
 impl ProtoParser {
@@ -203,24 +184,33 @@ impl ProtoParser {
             buf: Vec::new(),
             path: String::new(),
             flags: Flags::default(),
+            oversize: None,
         }
     }
 }
 
 impl PushParser for ProtoParser {
-    fn push(&mut self, chunk: &[u8], _sink: &mut dyn ValueSink) -> Result<(), FormatError> {
-        let len = self.buf.len() + chunk.len();
-        if len > self.limits.max_message_len {
-            return Err(FormatError::MessageTooLarge {
-                len: len as u64,
-                limit: self.limits.max_message_len,
-            });
+    fn push(&mut self, chunk: &[u8], sink: &mut dyn ValueSink) -> Result<(), FormatError> {
+        if let Some(text) = self.oversize.as_mut() {
+            return text.push(chunk, sink);
+        }
+        if self.buf.len() + chunk.len() > self.limits.max_message_len {
+            // Too large to buffer for the walk: scan the whole body as text instead.
+            self.flags.fell_back_to_text = true;
+            let mut text = TextParser::new(&self.limits);
+            text.push(&std::mem::take(&mut self.buf), sink)?;
+            text.push(chunk, sink)?;
+            self.oversize = Some(text);
+            return Ok(());
         }
         self.buf.extend_from_slice(chunk);
         Ok(())
     }
 
     fn finish(&mut self, sink: &mut dyn ValueSink) -> Result<(), FormatError> {
+        if let Some(text) = self.oversize.as_mut() {
+            return text.finish(sink);
+        }
         let origin = Origin {
             base: Some(0),
             frame: 0..self.buf.len() as u64,

@@ -96,9 +96,59 @@ fn deep_and_oversized_messages_are_bounded() {
     assert!(r.values.iter().all(|v| v.path.matches('.').count() <= 16));
     let small = Limits {
         max_message_len: 10,
+        max_value_len: 64,
+        window_overlap: 16,
         ..Limits::default()
     };
-    let r = run(&mut ProtoParser::new(&small), [&m[..]]);
+    let r = split_invariant(&move || Box::new(ProtoParser::new(&small)), &m);
+    assert_eq!(r.result, Ok(()));
+    assert!(r.flags.fell_back_to_text);
+    assert!(r.values.iter().all(|v| v.kind == ValueKind::Text));
+    assert!(r.values.iter().any(|v| v.text.contains("secret")));
+}
+
+#[test]
+fn oversized_grpc_frames_are_scanned_as_text() {
+    let limits = Limits {
+        max_message_len: 64,
+        max_value_len: 32,
+        window_overlap: 8,
+        ..Limits::default()
+    };
+    let mut big = Vec::new();
+    bytes_field(
+        1,
+        format!("{} 078-05-1120 {}", "a".repeat(50), "b".repeat(50)).as_bytes(),
+        &mut big,
+    );
+    let mut stream = frame(false, &big);
+    stream.extend(frame(false, &sample()));
+    let l = limits.clone();
+    let r = split_invariant(
+        &move || Box::new(GrpcParser::new(&l, Encoding::Identity)),
+        &stream,
+    );
+    assert_eq!(r.result, Ok(()));
+    assert!(r.flags.fell_back_to_text);
+    let text = r
+        .values
+        .iter()
+        .find(|v| v.text.contains("078-05-1120"))
+        .expect("seen whole");
+    assert_eq!(text.kind, ValueKind::Text);
+    let span = text.span.clone().unwrap();
+    assert_eq!(
+        &stream[span.start as usize..span.end as usize],
+        text.text.as_bytes()
+    );
+    assert!(
+        r.values.iter().any(|v| v.path == "$.3.1"),
+        "the next frame is walked again"
+    );
+    let r = run(
+        &mut GrpcParser::new(&limits, Encoding::Gzip),
+        [&frame(true, &big)[..]],
+    );
     assert!(matches!(r.result, Err(FormatError::MessageTooLarge { .. })));
 }
 
@@ -123,6 +173,13 @@ fn grpc_reports_every_message_including_compressed_ones() {
     stream.extend(frame(true, &gzip(&second)));
     stream.extend(frame(false, &[]));
     stream.extend(frame(false, &second));
+    // A gRPC-Web trailers frame: scanned as opaque text.
+    let mut trailers = frame(
+        false,
+        b"grpc-status: 0\r\ngrpc-message: leaked 078-05-1120\r\n",
+    );
+    trailers[0] = 0x80;
+    stream.extend(trailers);
     let r = split_invariant(
         &|| Box::new(GrpcParser::new(&Limits::default(), Encoding::Gzip)),
         &stream,
@@ -169,10 +226,17 @@ fn grpc_errors_on_truncation_bad_flags_and_limits() {
     );
     assert!(matches!(r.result, Err(FormatError::Malformed { .. })));
     let r = run(
-        &mut GrpcParser::new(&limits, Encoding::Identity),
-        [&b"\0\xff\xff\xff\xff"[..]],
+        &mut GrpcParser::new(&limits, Encoding::Gzip),
+        [&b"\x01\xff\xff\xff\xff"[..]],
     );
     assert!(matches!(r.result, Err(FormatError::MessageTooLarge { .. })));
+    // An uncompressed 4 GiB frame streams as text; this one ends early.
+    let r = run(
+        &mut GrpcParser::new(&limits, Encoding::Identity),
+        [&b"\0\xff\xff\xff\xffabc"[..]],
+    );
+    assert_eq!(r.result, Err(FormatError::Truncated("grpc frame")));
+    assert!(r.flags.fell_back_to_text && r.flags.truncated);
 
     let bomb = frame(true, &gzip(&vec![0u8; 4 << 20]));
     let small = Limits {

@@ -1,0 +1,231 @@
+//! Header maps, body buffers and stream control, including the ABI 0.1.0 variants
+//! (`proxy_continue_request`/`_response`, `proxy_clear_route_cache`, "missing header is Ok").
+
+use bytes::Bytes;
+use wasmtime::{Caller, Linker};
+
+use super::guest::adapt;
+use super::ENV;
+use crate::host::{Host, HostResult, LocalResponse};
+use crate::pairs;
+use crate::types::{AbiVersion, BufferType, MapType, Status, StreamType};
+
+pub(super) fn add<T: 'static, H: Host + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut H,
+) -> wasmtime::Result<()> {
+    add_maps(linker, get)?;
+    add_map_values(linker, get)?;
+    add_buffers(linker, get)?;
+    add_stream_control(linker, get)
+}
+
+fn add_maps<T: 'static, H: Host + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut H,
+) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        ENV,
+        "proxy_get_header_map_pairs",
+        move |c: Caller<'_, T>, map: u32, ptr_ptr: u32, len_ptr: u32| {
+            adapt(c, get, |cx| {
+                let map = MapType::try_from(map)?;
+                let encoded = cx.host(|h| h.get_header_map_pairs(map))?;
+                // Envoy hands an empty map back as (0, 0), not as an encoded zero count.
+                let empty = encoded.len() <= 4 && encoded.iter().all(|b| *b == 0);
+                cx.return_bytes(if empty { &[] } else { &encoded }, ptr_ptr, len_ptr)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        ENV,
+        "proxy_set_header_map_pairs",
+        move |c: Caller<'_, T>, map: u32, ptr: u32, len: u32| {
+            adapt(c, get, |cx| {
+                let map = MapType::try_from(map)?;
+                Ok(cx
+                    .with(|m, h| h.set_header_map_pairs(map, &pairs::decode(m.read(ptr, len)?)?))?)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        ENV,
+        "proxy_get_header_map_size",
+        move |c: Caller<'_, T>, map: u32, out: u32| {
+            adapt(c, get, |cx| {
+                let map = MapType::try_from(map)?;
+                let size = cx.host(|h| h.get_header_map_size(map))?;
+                Ok(cx.mem(|m| m.write_u32(out, size))?)
+            })
+        },
+    )?;
+    Ok(())
+}
+
+/// 0.1.0 answers a missing header with `Ok` and an empty value; later ABIs with `NotFound`.
+fn header_value<H: Host>(host: &mut H, map: MapType, key: &[u8]) -> HostResult<Bytes> {
+    match host.get_header_map_value(map, key) {
+        Err(Status::NotFound) if host.abi_version() == AbiVersion::V0_1_0 => Ok(Bytes::new()),
+        r => r,
+    }
+}
+
+fn add_map_values<T: 'static, H: Host + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut H,
+) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        ENV,
+        "proxy_get_header_map_value",
+        move |c: Caller<'_, T>, map: u32, key: u32, key_len: u32, ptr_ptr: u32, len_ptr: u32| {
+            adapt(c, get, |cx| {
+                let map = MapType::try_from(map)?;
+                let value = cx.with(|m, h| header_value(h, map, m.read(key, key_len)?))?;
+                cx.return_bytes(&value, ptr_ptr, len_ptr)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        ENV,
+        "proxy_add_header_map_value",
+        move |c: Caller<'_, T>, map: u32, key: u32, key_len: u32, val: u32, val_len: u32| {
+            adapt(c, get, |cx| {
+                let map = MapType::try_from(map)?;
+                Ok(cx.with(|m, h| {
+                    h.add_header_map_value(map, m.read(key, key_len)?, m.read(val, val_len)?)
+                })?)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        ENV,
+        "proxy_replace_header_map_value",
+        move |c: Caller<'_, T>, map: u32, key: u32, key_len: u32, val: u32, val_len: u32| {
+            adapt(c, get, |cx| {
+                let map = MapType::try_from(map)?;
+                Ok(cx.with(|m, h| {
+                    h.replace_header_map_value(map, m.read(key, key_len)?, m.read(val, val_len)?)
+                })?)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        ENV,
+        "proxy_remove_header_map_value",
+        move |c: Caller<'_, T>, map: u32, key: u32, key_len: u32| {
+            adapt(c, get, |cx| {
+                let map = MapType::try_from(map)?;
+                Ok(cx.with(|m, h| h.remove_header_map_value(map, m.read(key, key_len)?))?)
+            })
+        },
+    )?;
+    Ok(())
+}
+
+fn add_buffers<T: 'static, H: Host + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut H,
+) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        ENV,
+        "proxy_get_buffer_bytes",
+        move |c: Caller<'_, T>, buf: u32, start: u32, max: u32, ptr_ptr: u32, len_ptr: u32| {
+            adapt(c, get, |cx| {
+                let buf = BufferType::try_from(buf)?;
+                let bytes = cx.host(|h| h.get_buffer_bytes(buf, start, max))?;
+                cx.return_bytes(&bytes, ptr_ptr, len_ptr)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        ENV,
+        "proxy_get_buffer_status",
+        move |c: Caller<'_, T>, buf: u32, len_out: u32, flags_out: u32| {
+            adapt(c, get, |cx| {
+                let buf = BufferType::try_from(buf)?;
+                let (len, flags) = cx.host(|h| h.get_buffer_status(buf))?;
+                Ok(cx.mem(|m| {
+                    m.write_u32(len_out, len)?;
+                    m.write_u32(flags_out, flags)
+                })?)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        ENV,
+        "proxy_set_buffer_bytes",
+        move |c: Caller<'_, T>, buf: u32, start: u32, size: u32, ptr: u32, len: u32| {
+            adapt(c, get, |cx| {
+                let buf = BufferType::try_from(buf)?;
+                Ok(cx.with(|m, h| h.set_buffer_bytes(buf, start, size, m.read(ptr, len)?))?)
+            })
+        },
+    )?;
+    Ok(())
+}
+
+fn add_stream_control<T: 'static, H: Host + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut H,
+) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        ENV,
+        "proxy_continue_stream",
+        move |c: Caller<'_, T>, stream: u32| {
+            adapt(c, get, |cx| {
+                let stream = StreamType::try_from(stream)?;
+                Ok(cx.host(|h| h.continue_stream(stream))?)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        ENV,
+        "proxy_close_stream",
+        move |c: Caller<'_, T>, stream: u32| {
+            adapt(c, get, |cx| {
+                let stream = StreamType::try_from(stream)?;
+                Ok(cx.host(|h| h.close_stream(stream))?)
+            })
+        },
+    )?;
+    linker.func_wrap(ENV, "proxy_continue_request", move |c: Caller<'_, T>| {
+        adapt(c, get, |cx| {
+            Ok(cx.host(|h| h.continue_stream(StreamType::Request))?)
+        })
+    })?;
+    linker.func_wrap(ENV, "proxy_continue_response", move |c: Caller<'_, T>| {
+        adapt(c, get, |cx| {
+            Ok(cx.host(|h| h.continue_stream(StreamType::Response))?)
+        })
+    })?;
+    linker.func_wrap(ENV, "proxy_clear_route_cache", move |c: Caller<'_, T>| {
+        adapt(c, get, |cx| Ok(cx.host(|h| h.clear_route_cache())?))
+    })?;
+    linker.func_wrap(
+        ENV,
+        "proxy_send_local_response",
+        move |c: Caller<'_, T>,
+              status_code: u32,
+              details: u32,
+              details_len: u32,
+              body: u32,
+              body_len: u32,
+              headers: u32,
+              headers_len: u32,
+              grpc_status: i32| {
+            adapt(c, get, |cx| {
+                Ok(cx.with(|m, h| {
+                    let response = LocalResponse {
+                        status_code,
+                        details: m.read(details, details_len)?,
+                        body: m.read(body, body_len)?,
+                        headers: pairs::decode(m.read(headers, headers_len)?)?,
+                        grpc_status,
+                    };
+                    h.send_local_response(response)
+                })?)
+            })
+        },
+    )?;
+    Ok(())
+}

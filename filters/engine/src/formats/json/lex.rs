@@ -1,0 +1,86 @@
+//! Small lexical helpers of the JSON hot path: string-body search, number bytes, path
+//! segments and the key cache.
+
+use memchr::memchr2;
+
+use crate::formats::decimal::push_u64;
+
+/// Keys already validated as UTF-8, direct-mapped by length and end bytes. API responses
+/// repeat the same keys in every array element; validating a short key costs more than the
+/// rest of its handling, so hits skip it (and allocate nothing once the cache is warm).
+#[derive(Debug, Default)]
+pub(super) struct KeyCache {
+    slots: Vec<String>,
+}
+
+impl KeyCache {
+    const SLOTS: usize = 64;
+
+    /// Appends `text` to `path`, lossily if it is not UTF-8.
+    pub(super) fn push_to(&mut self, text: &[u8], path: &mut String) {
+        if self.slots.is_empty() {
+            self.slots.resize(Self::SLOTS, String::new());
+        }
+        let (first, last) = match text {
+            [] => return,
+            [f, .., l] => (*f, *l),
+            [f] => (*f, *f),
+        };
+        let h =
+            text.len().wrapping_mul(31) ^ usize::from(first).wrapping_mul(7) ^ usize::from(last);
+        let slot = &mut self.slots[h % Self::SLOTS];
+        if slot.as_bytes() != text {
+            slot.clear();
+            match std::str::from_utf8(text) {
+                Ok(s) => slot.push_str(s),
+                Err(_) => {
+                    path.push_str(&String::from_utf8_lossy(text));
+                    return;
+                }
+            }
+        }
+        path.push_str(slot);
+    }
+}
+
+/// Finds `"` or `\` in a string body. Most JSON strings are short, where the SIMD search
+/// of `memchr2` costs more in setup than it saves, so the first 64 bytes are scanned eight
+/// at a time with SWAR (also the fast option in wasm without `simd128`), the rest with
+/// `memchr2`.
+#[inline]
+pub(super) fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const SWAR_BYTES: usize = 64;
+    let (quote, backslash) = (LO * u64::from(b'"'), LO * u64::from(b'\\'));
+    let mut i = 0;
+    while i + 8 <= s.len().min(SWAR_BYTES) {
+        let w = u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+        let (x, y) = (w ^ quote, w ^ backslash);
+        // The lowest flagged byte is exact (borrows only create false flags above it).
+        let hit = (x.wrapping_sub(LO) & !x & HI) | (y.wrapping_sub(LO) & !y & HI);
+        if hit != 0 {
+            return Some(i + (hit.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    if i >= SWAR_BYTES {
+        return memchr2(b'"', b'\\', &s[i..]).map(|k| i + k);
+    }
+    s[i..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|k| i + k)
+}
+
+#[inline]
+pub(super) fn is_number_byte(c: u8) -> bool {
+    matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+}
+
+/// Appends `[index]` without going through `fmt`.
+pub(super) fn push_index(path: &mut String, index: u32) {
+    path.push('[');
+    push_u64(path, u64::from(index));
+    path.push(']');
+}

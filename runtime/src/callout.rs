@@ -1,0 +1,67 @@
+//! Delivering callout responses to the root context (DESIGN §3): the SDK then moves to the
+//! stream with `proxy_set_effective_context`, and the response stays readable through map types
+//! 6/7 (HTTP) or 4/5 (gRPC) and buffers 4/5 for the whole callback.
+
+use microwaf_abi::Status;
+
+use crate::embedder::CalloutResponse;
+use crate::fault::Fault;
+use crate::host::{ActiveCallout, ROOT_ID};
+use crate::vm::Vm;
+
+pub(crate) fn deliver(
+    vm: &mut Vm,
+    token: u32,
+    grpc: bool,
+    response: CalloutResponse,
+) -> Result<(), Fault> {
+    let s = vm.state();
+    if s.callouts.remove(&token).is_none() {
+        return Ok(()); // cancelled, or a stale token
+    }
+    s.status = match &response.result {
+        Some(r) if grpc => (r.grpc_status, r.grpc_message.clone()),
+        Some(_) => (Status::Ok as u32, Default::default()),
+        None => (Status::BrokenConnection as u32, Default::default()),
+    };
+    let (n_headers, body_len, n_trailers, grpc_status) = match &response.result {
+        Some(r) => (
+            r.headers.len() as u32,
+            r.body.len() as u32,
+            r.trailers.len() as u32,
+            r.grpc_status,
+        ),
+        None => (0, 0, 0, 14), // gRPC UNAVAILABLE
+    };
+    s.active_callout = Some(ActiveCallout { response });
+    s.enter(ROOT_ID);
+    let result = if grpc {
+        (|| {
+            if n_headers > 0 {
+                vm.call(
+                    vm.ex.grpc_initial_metadata.clone(),
+                    (ROOT_ID, token, n_headers),
+                )?;
+            }
+            if body_len > 0 {
+                vm.state().enter(ROOT_ID);
+                vm.call(vm.ex.grpc_receive.clone(), (ROOT_ID, token, body_len))?;
+            }
+            if n_trailers > 0 {
+                vm.state().enter(ROOT_ID);
+                vm.call(
+                    vm.ex.grpc_trailing_metadata.clone(),
+                    (ROOT_ID, token, n_trailers),
+                )?;
+            }
+            vm.state().enter(ROOT_ID);
+            vm.call(vm.ex.grpc_close.clone(), (ROOT_ID, token, grpc_status))?;
+            Ok(())
+        })()
+    } else {
+        let args = (ROOT_ID, token, n_headers, body_len, n_trailers);
+        vm.call(vm.ex.http_call_response.clone(), args).map(|_| ())
+    };
+    vm.state().active_callout = None;
+    result
+}

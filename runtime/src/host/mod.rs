@@ -1,0 +1,114 @@
+//! The per-VM store data ([`VmState`]) and its implementation of the ABI's [`Host`] trait.
+//!
+//! One `VmState` lives in each Wasmtime `Store`. It holds every context of the VM (root,
+//! HTTP streams, L4 connections) with their header maps and buffers, and the requests the guest
+//! made during a callback (local reply, continue/close) that take effect after it returns.
+//! Split by area: [`context`] (per-context state), [`http`] (maps, buffers, stream control),
+//! [`services`] (log, time, callouts, shared data, metrics, properties).
+
+mod abi_impl;
+mod context;
+mod http;
+mod services;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use microwaf_abi::AbiVersion;
+use wasmtime::StoreLimits;
+
+pub(crate) use context::{Context, ContextKind, Pending};
+
+use crate::embedder::CalloutResponse;
+use crate::mailbox::Mailbox;
+use crate::metrics::VmMetrics;
+use crate::plugin::PluginShared;
+
+/// The id of the (single) root context of every VM: ids start at 1 (DESIGN §2).
+pub(crate) const ROOT_ID: u32 = 1;
+
+/// The response being delivered to `on_http_call_response` / gRPC callbacks.
+pub(crate) struct ActiveCallout {
+    pub response: CalloutResponse,
+}
+
+/// Store data of one VM.
+pub(crate) struct VmState {
+    pub abi: AbiVersion,
+    pub plugin: Arc<PluginShared>,
+    pub limits: StoreLimits,
+    pub contexts: HashMap<u32, Context>,
+    pub next_id: u32,
+    /// The context whose callback is running.
+    pub current: u32,
+    /// The context hostcalls address (`proxy_set_effective_context`).
+    pub effective: u32,
+    pub tick_period: Option<Duration>,
+    /// Pending callouts: token → context that started it.
+    pub callouts: HashMap<u32, u32>,
+    pub next_token: u32,
+    pub active_callout: Option<ActiveCallout>,
+    /// `proxy_get_status` of the last callout delivered.
+    pub status: (u32, Bytes),
+    /// Log lines kept while starting, for load errors.
+    pub captured: Option<Vec<String>>,
+    pub mailbox: Arc<Mailbox>,
+    pub generation: u64,
+    /// This VM's metric ids (names resolve to the plugin's shared series).
+    pub metrics: VmMetrics,
+}
+
+impl VmState {
+    pub fn new(
+        abi: AbiVersion,
+        plugin: Arc<PluginShared>,
+        mailbox: Arc<Mailbox>,
+        generation: u64,
+    ) -> Self {
+        let limits = wasmtime::StoreLimitsBuilder::new()
+            .memory_size(plugin.config.limits.memory_bytes)
+            .instances(1)
+            .build();
+        let metrics = VmMetrics::new(plugin.metrics.clone());
+        let mut contexts = HashMap::new();
+        contexts.insert(ROOT_ID, Context::new(ContextKind::Root, None, None));
+        VmState {
+            abi,
+            plugin,
+            limits,
+            contexts,
+            next_id: ROOT_ID + 1,
+            current: ROOT_ID,
+            effective: ROOT_ID,
+            tick_period: None,
+            callouts: HashMap::new(),
+            next_token: 1,
+            active_callout: None,
+            status: (0, Bytes::new()),
+            captured: Some(Vec::new()),
+            mailbox,
+            generation,
+            metrics,
+        }
+    }
+
+    /// Starts a callback for context `id`: hostcalls address it until it returns or the guest
+    /// changes the effective context.
+    pub fn enter(&mut self, id: u32) {
+        self.current = id;
+        self.effective = id;
+    }
+
+    pub fn effective_ctx(&mut self) -> Option<&mut Context> {
+        self.contexts.get_mut(&self.effective)
+    }
+
+    /// Allocates the next context id of this VM.
+    pub fn allocate_id(&mut self) -> u32 {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1).max(ROOT_ID + 1);
+        id
+    }
+}

@@ -1,0 +1,52 @@
+//! Work for a VM that arrives from outside its callbacks: callout responses (possibly on another
+//! thread, possibly synchronously from inside `proxy_http_call`) and queue notifications.
+//!
+//! Posting never blocks on the VM lock: the mail is queued and whoever holds, or next takes, the
+//! lock delivers it. [`crate::pool::VmSlot::pump`] re-checks after unlocking, so nothing strands.
+
+use std::collections::VecDeque;
+use std::sync::{OnceLock, Weak};
+
+use parking_lot::Mutex;
+
+use crate::embedder::CalloutResponse;
+use crate::pool::VmSlot;
+
+pub(crate) enum Mail {
+    Callout {
+        generation: u64,
+        token: u32,
+        grpc: bool,
+        response: CalloutResponse,
+    },
+    QueueReady {
+        qid: u32,
+    },
+}
+
+#[derive(Default)]
+pub(crate) struct Mailbox {
+    items: Mutex<VecDeque<Mail>>,
+    slot: OnceLock<Weak<VmSlot>>,
+}
+
+impl Mailbox {
+    pub fn bind(&self, slot: Weak<VmSlot>) {
+        let _ = self.slot.set(slot);
+    }
+
+    pub fn post(&self, mail: Mail) {
+        self.items.lock().push_back(mail);
+        if let Some(slot) = self.slot.get().and_then(Weak::upgrade) {
+            slot.pump();
+        }
+    }
+
+    pub fn take(&self) -> Option<Mail> {
+        self.items.lock().pop_front()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.lock().is_empty()
+    }
+}

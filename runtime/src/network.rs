@@ -1,0 +1,140 @@
+//! L4 (network filter) connections: new connection, data in both directions with buffer
+//! rewrite, and close notifications.
+
+use bytes::BytesMut;
+use microwaf_abi::PeerType;
+
+use crate::config::FailPolicy;
+use crate::stream::StreamCore;
+
+/// What to do with a connection after a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkDecision {
+    /// Forward the (possibly rewritten) data.
+    Continue,
+    /// Hold the data (kept by the runtime and passed again, accumulated, next call).
+    Pause,
+    /// The plugin failed closed: close the connection.
+    Close,
+}
+
+/// One L4 connection's context. Dropping it runs `on_log`, `on_done` and `on_delete`.
+pub struct NetworkStream {
+    core: StreamCore,
+}
+
+impl NetworkStream {
+    pub(crate) fn new(core: StreamCore) -> Self {
+        NetworkStream { core }
+    }
+
+    pub fn context_id(&self) -> u32 {
+        self.core.id
+    }
+
+    pub fn is_failed(&self) -> bool {
+        self.core.is_failed()
+    }
+
+    fn fail_decision(&self) -> NetworkDecision {
+        match self.core.policy() {
+            FailPolicy::FailOpen => NetworkDecision::Continue,
+            FailPolicy::FailClosed => NetworkDecision::Close,
+        }
+    }
+
+    /// `proxy_on_new_connection`.
+    pub fn on_new_connection(&mut self) -> NetworkDecision {
+        let r = self.core.run(|vm, id| {
+            vm.state().enter(id);
+            Ok(vm.call(vm.ex.new_connection.clone(), id)?.unwrap_or(0))
+        });
+        match r {
+            Some(1) => NetworkDecision::Pause,
+            Some(_) => NetworkDecision::Continue,
+            None => self.fail_decision(),
+        }
+    }
+
+    fn data(&mut self, d: usize, data: &mut BytesMut, eos: bool) -> NetworkDecision {
+        let r = self.core.run(|vm, id| {
+            let ctx = vm.ctx(id).expect("own context exists");
+            ctx.bodies[d].extend_from_slice(&data.split());
+            ctx.end_of_stream[d] = eos;
+            let size = ctx.bodies[d].len() as u32;
+            let f = if d == 0 {
+                vm.ex.downstream_data.clone()
+            } else {
+                vm.ex.upstream_data.clone()
+            };
+            vm.state().enter(id);
+            let result = vm.call(f, (id, size, eos as u32));
+            let ctx = vm.ctx(id).expect("own context exists");
+            match result {
+                Ok(Some(1)) => Ok(NetworkDecision::Pause),
+                Ok(_) => {
+                    *data = ctx.bodies[d].split();
+                    Ok(NetworkDecision::Continue)
+                }
+                Err(e) => {
+                    *data = ctx.bodies[d].split();
+                    Err(e)
+                }
+            }
+        });
+        r.unwrap_or_else(|| {
+            let mut rescued = self.core.rescued(d);
+            rescued.extend_from_slice(data);
+            *data = rescued;
+            self.fail_decision()
+        })
+    }
+
+    /// `proxy_on_downstream_data` (client → upstream).
+    pub fn on_downstream_data(
+        &mut self,
+        data: &mut BytesMut,
+        end_of_stream: bool,
+    ) -> NetworkDecision {
+        self.data(0, data, end_of_stream)
+    }
+
+    /// `proxy_on_upstream_data` (upstream → client).
+    pub fn on_upstream_data(
+        &mut self,
+        data: &mut BytesMut,
+        end_of_stream: bool,
+    ) -> NetworkDecision {
+        self.data(1, data, end_of_stream)
+    }
+
+    fn close(&mut self, downstream: bool, peer: PeerType) {
+        self.core.run(|vm, id| {
+            vm.state().enter(id);
+            let f = if downstream {
+                vm.ex.downstream_close.clone()
+            } else {
+                vm.ex.upstream_close.clone()
+            };
+            vm.call(f, (id, peer as u32)).map(|_| ())
+        });
+    }
+
+    pub fn on_downstream_close(&mut self, peer: PeerType) {
+        self.close(true, peer)
+    }
+
+    pub fn on_upstream_close(&mut self, peer: PeerType) {
+        self.close(false, peer)
+    }
+
+    pub fn finish(mut self) {
+        self.core.finish();
+    }
+}
+
+impl Drop for NetworkStream {
+    fn drop(&mut self) {
+        self.core.finish();
+    }
+}

@@ -1,0 +1,350 @@
+//! HTTP streams: the synchronous, sans-IO API embedders drive (see the crate docs for the
+//! protocol). Each call runs one callback under the VM lock and returns what to do next.
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use microwaf_abi::StreamType;
+use parking_lot::Mutex;
+
+use crate::config::FailPolicy;
+use crate::embedder::{Headers, LocalReply, PropertySource, StreamEvents};
+use crate::fault::Fault;
+use crate::host::ContextKind;
+use crate::pool::VmSlot;
+use crate::vm::{fire, stream_index, Vm};
+
+/// What the embedder does after a callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Forward (the possibly rewritten) headers/data.
+    Continue,
+    /// Hold this direction. Headers: forward nothing (body data passed in is kept by the
+    /// runtime) until [`StreamEvents::resume`]. Body: the runtime keeps the data; the next body
+    /// call sees the accumulated buffer.
+    Pause,
+    /// Answer the client with this reply and stop the filter chain. The stream's own response
+    /// callbacks have already seen it: do not call them again.
+    LocalReply(LocalReply),
+}
+
+type Rescue = Arc<Mutex<[BytesMut; 2]>>;
+
+/// State shared by HTTP and L4 streams: which VM and context, and whether the VM failed.
+pub(crate) struct StreamCore {
+    slot: Arc<VmSlot>,
+    generation: u64,
+    pub id: u32,
+    failed: bool,
+    policy: FailPolicy,
+    rescue: Rescue,
+    pub logged: bool,
+    finished: bool,
+}
+
+impl StreamCore {
+    /// Creates the context in `slot`'s VM; `None` if the slot has no VM (backoff).
+    pub fn open(
+        slot: &Arc<VmSlot>,
+        kind: ContextKind,
+        props: Arc<dyn PropertySource>,
+        events: Arc<dyn StreamEvents>,
+    ) -> Option<StreamCore> {
+        let mut st = slot.state.lock();
+        if !slot.ensure_vm(&mut st) {
+            return None;
+        }
+        let generation = st.generation;
+        let vm = st.vm.as_mut()?;
+        let rescue = Rescue::default();
+        let mut core = StreamCore {
+            slot: slot.clone(),
+            generation,
+            id: 0,
+            failed: false,
+            policy: slot.plugin.config.fail_policy,
+            rescue: rescue.clone(),
+            logged: false,
+            finished: false,
+        };
+        let result = vm.create_context(kind, props, events);
+        let id = vm.state().next_id.wrapping_sub(1);
+        core.id = id;
+        if let Some(c) = vm.ctx(id) {
+            c.rescue = Some(rescue);
+        }
+        let events = match result.and_then(|_| vm.take_events(None)) {
+            Ok(e) => e,
+            Err(fault) => {
+                core.failed = true;
+                slot.fail(&mut st, &fault, id)
+            }
+        };
+        drop(st);
+        fire(events);
+        Some(core)
+    }
+
+    /// A stream that never got a VM: every phase applies the fail policy.
+    pub fn failed(slot: Arc<VmSlot>, policy: FailPolicy) -> StreamCore {
+        StreamCore {
+            slot,
+            generation: u64::MAX,
+            id: 0,
+            failed: true,
+            policy,
+            rescue: Rescue::default(),
+            logged: true,
+            finished: true,
+        }
+    }
+
+    pub fn policy(&self) -> FailPolicy {
+        self.policy
+    }
+
+    /// Takes what the runtime rescued of a buffered direction when the VM failed.
+    pub fn rescued(&self, dir: usize) -> BytesMut {
+        self.rescue.lock()[dir].split()
+    }
+
+    pub fn is_failed(&self) -> bool {
+        self.failed
+    }
+
+    /// Runs `f` on this stream's VM; on a fault the VM is discarded and `None` returned (the
+    /// caller applies the fail policy). `f` must leave the embedder's data intact on error.
+    pub fn run<R>(&mut self, f: impl FnOnce(&mut Vm, u32) -> Result<R, Fault>) -> Option<R> {
+        if self.failed {
+            return None;
+        }
+        let mut st = self.slot.state.lock();
+        if st.generation != self.generation || st.vm.is_none() {
+            self.failed = true;
+            return None;
+        }
+        let vm = st.vm.as_mut()?;
+        let result = f(vm, self.id).and_then(|r| Ok((r, vm.take_events(None)?)));
+        let (out, events) = match result {
+            Ok((r, events)) => {
+                VmSlot::healthy(&mut st);
+                (Some(r), events)
+            }
+            Err(fault) => {
+                self.failed = true;
+                (None, self.slot.fail(&mut st, &fault, self.id))
+            }
+        };
+        drop(st);
+        fire(events);
+        self.slot.pump();
+        out
+    }
+
+    /// on_log (unless already run), on_done, on_delete.
+    pub fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let log = !self.logged;
+        self.run(|vm, id| vm.destroy_context(id, log));
+    }
+}
+
+/// One HTTP stream's context in a plugin VM. Dropping it runs `on_log` (if not run),
+/// `on_done` and `on_delete`.
+pub struct HttpStream {
+    core: StreamCore,
+}
+
+impl HttpStream {
+    pub(crate) fn new(core: StreamCore) -> Self {
+        HttpStream { core }
+    }
+
+    /// The context id in its VM (root is 1; the first stream of a VM is 2).
+    pub fn context_id(&self) -> u32 {
+        self.core.id
+    }
+
+    /// Whether the stream's VM failed (every further phase gets the fail policy).
+    pub fn is_failed(&self) -> bool {
+        self.core.is_failed()
+    }
+
+    fn fail_decision(&self) -> Decision {
+        match self.core.policy() {
+            FailPolicy::FailOpen => Decision::Continue,
+            FailPolicy::FailClosed => {
+                Decision::LocalReply(LocalReply::unavailable("wasm_fail_closed"))
+            }
+        }
+    }
+
+    fn headers(&mut self, dir: StreamType, headers: &mut Headers, eos: bool) -> Decision {
+        let i = if dir == StreamType::Request { 0 } else { 2 };
+        let r = self.core.run(|vm, id| {
+            let n = headers.len() as u32;
+            let ctx = vm.ctx(id).expect("own context exists");
+            ctx.maps[i] = Some(std::mem::take(headers));
+            ctx.end_of_stream[stream_index(dir)] = eos;
+            let f = if i == 0 {
+                vm.ex.request_headers.clone()
+            } else {
+                vm.ex.response_headers.clone()
+            };
+            let result = vm.call_headers(f, id, n, eos);
+            let ctx = vm.ctx(id).expect("own context exists");
+            match &result {
+                Ok(_) => *headers = ctx.maps[i].clone().unwrap_or_default(),
+                Err(_) => *headers = ctx.maps[i].take().unwrap_or_default(),
+            }
+            let action = result?;
+            if action == 1 {
+                ctx.headers_paused[stream_index(dir)] = true;
+            }
+            decide(vm, id, action)
+        });
+        r.unwrap_or_else(|| self.fail_decision())
+    }
+
+    fn body(&mut self, dir: StreamType, body: &mut BytesMut, eos: bool) -> Decision {
+        let d = stream_index(dir);
+        let r = self.core.run(|vm, id| {
+            let ctx = vm.ctx(id).expect("own context exists");
+            ctx.bodies[d].extend_from_slice(&body.split());
+            ctx.end_of_stream[d] = eos;
+            if ctx.headers_paused[d] {
+                return Ok(Decision::Pause);
+            }
+            let size = ctx.bodies[d].len() as u32;
+            let f = if d == 0 {
+                vm.ex.request_body.clone()
+            } else {
+                vm.ex.response_body.clone()
+            };
+            vm.state().enter(id);
+            let result = vm.call(f, (id, size, eos as u32));
+            let ctx = vm.ctx(id).expect("own context exists");
+            let action = match result {
+                Ok(a) => a.unwrap_or(0),
+                Err(e) => {
+                    *body = ctx.bodies[d].split();
+                    return Err(e);
+                }
+            };
+            let decision = decide(vm, id, action)?;
+            if decision == Decision::Continue {
+                if let Some(ctx) = vm.ctx(id) {
+                    *body = ctx.bodies[d].split();
+                }
+            }
+            Ok(decision)
+        });
+        match r {
+            Some(d) => d,
+            None => {
+                let mut rescued = self.core.rescued(d);
+                rescued.extend_from_slice(body);
+                *body = rescued;
+                self.fail_decision()
+            }
+        }
+    }
+
+    fn trailers(&mut self, dir: StreamType, trailers: &mut Headers) -> Decision {
+        let i = if dir == StreamType::Request { 1 } else { 3 };
+        let r = self.core.run(|vm, id| {
+            let n = trailers.len() as u32;
+            let ctx = vm.ctx(id).expect("own context exists");
+            ctx.maps[i] = Some(std::mem::take(trailers));
+            ctx.end_of_stream[stream_index(dir)] = true;
+            let f = if i == 1 {
+                vm.ex.request_trailers.clone()
+            } else {
+                vm.ex.response_trailers.clone()
+            };
+            vm.state().enter(id);
+            let result = vm.call(f, (id, n));
+            let ctx = vm.ctx(id).expect("own context exists");
+            match &result {
+                Ok(_) => *trailers = ctx.maps[i].clone().unwrap_or_default(),
+                Err(_) => *trailers = ctx.maps[i].take().unwrap_or_default(),
+            }
+            let action = result?.unwrap_or(0);
+            decide(vm, id, action)
+        });
+        r.unwrap_or_else(|| self.fail_decision())
+    }
+
+    /// `proxy_on_request_headers`. `headers` is rewritten in place with the filter's changes.
+    pub fn on_request_headers(&mut self, headers: &mut Headers, end_of_stream: bool) -> Decision {
+        self.headers(StreamType::Request, headers, end_of_stream)
+    }
+
+    /// `proxy_on_request_body`. On `Continue`, `body` holds everything to forward (the whole
+    /// accumulated body if earlier chunks were paused); on `Pause` it is empty (kept here).
+    pub fn on_request_body(&mut self, body: &mut BytesMut, end_of_stream: bool) -> Decision {
+        self.body(StreamType::Request, body, end_of_stream)
+    }
+
+    pub fn on_request_trailers(&mut self, trailers: &mut Headers) -> Decision {
+        self.trailers(StreamType::Request, trailers)
+    }
+
+    pub fn on_response_headers(&mut self, headers: &mut Headers, end_of_stream: bool) -> Decision {
+        self.headers(StreamType::Response, headers, end_of_stream)
+    }
+
+    pub fn on_response_body(&mut self, body: &mut BytesMut, end_of_stream: bool) -> Decision {
+        self.body(StreamType::Response, body, end_of_stream)
+    }
+
+    pub fn on_response_trailers(&mut self, trailers: &mut Headers) -> Decision {
+        self.trailers(StreamType::Response, trailers)
+    }
+
+    /// The filter's current view of a header map (after asynchronous changes made while the
+    /// stream was paused, e.g. in a callout response). `None` if not received yet.
+    pub fn current_headers(&mut self, dir: StreamType) -> Option<Headers> {
+        let i = if dir == StreamType::Request { 0 } else { 2 };
+        self.core
+            .run(|vm, id| Ok(vm.ctx(id).and_then(|c| c.maps[i].clone())))
+            .flatten()
+    }
+
+    /// `proxy_on_log` (access-log time). Runs at most once; `finish` runs it if not called.
+    pub fn on_log(&mut self) {
+        if !self.core.logged {
+            self.core.logged = true;
+            self.core.run(|vm, id| {
+                vm.state().enter(id);
+                vm.call(vm.ex.log.clone(), id).map(|_| ())
+            });
+        }
+    }
+
+    /// Ends the stream now (`on_done`, `on_delete`); the same as dropping it.
+    pub fn finish(mut self) {
+        self.core.finish();
+    }
+}
+
+impl Drop for HttpStream {
+    fn drop(&mut self) {
+        self.core.finish();
+    }
+}
+
+/// After a stream's own callback: a local reply wins, else the returned action.
+pub(crate) fn decide(vm: &mut Vm, id: u32, action: u32) -> Result<Decision, Fault> {
+    if let Some(reply) = vm.finish_local_reply(id)? {
+        return Ok(Decision::LocalReply(reply));
+    }
+    Ok(if action == 1 {
+        Decision::Pause
+    } else {
+        Decision::Continue
+    })
+}
