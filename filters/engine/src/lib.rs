@@ -2,3 +2,4 @@
 //!
 //! Pure Rust with no proxy-wasm dependency, so the same code is tested and benchmarked natively,
 //! runs in `microwaf scan`, and is compiled unchanged into the MicroWAF filter.
+pub mod detect;
