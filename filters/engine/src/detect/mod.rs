@@ -173,7 +173,7 @@ impl Detector {
         let v = value.trim_ascii();
         let (ts, te) = (
             value.len() - value.trim_ascii_start().len(),
-            value.len() - value.trim_ascii_end().len(),
+            value.trim_ascii_end().len(),
         );
         if !v.is_empty() {
             let mut norm = [0u8; 64];
