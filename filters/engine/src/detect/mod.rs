@@ -207,8 +207,10 @@ impl Detector {
     /// Scans a buffer with no known structure (plain text, or a first pass over a body).
     /// `key: value` / `key=value` / `"key": "value"` forms inside the text provide key context.
     ///
-    /// Findings that start after the first delimiter byte of `buf` do not depend on where `buf`
-    /// starts, so callers scanning overlapping windows can deduplicate by absolute offset.
+    /// Findings that start after the first structural delimiter of `buf` (`"` `'` `,` `{` `}`
+    /// `[` `]` `<` `>` `;` `&` CR LF TAB) do not depend on where `buf` starts, so callers scanning
+    /// overlapping windows can deduplicate by absolute offset (see `raw::scan` for the one
+    /// exception, a window starting inside a PEM body).
     pub fn scan_raw(&self, buf: &[u8], out: &mut Vec<Finding>) {
         let first = out.len();
         self.raw(buf, None, out);

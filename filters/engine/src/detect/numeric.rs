@@ -197,6 +197,7 @@ mod tests {
         assert_eq!(c("+1 415 555 0132"), Some("phone_number"));
         assert_eq!(c("+44 20 7946 0958"), Some("phone_number"));
         assert_eq!(c("+14155550132"), Some("phone_number"));
+        assert_eq!(c("1 415 555 0132"), Some("phone_number"));
         assert_eq!(c("192.168.100.200"), None);
         assert_eq!(c("10.0.19041.1"), None);
         assert_eq!(c("1700000000"), None);

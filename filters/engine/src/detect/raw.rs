@@ -46,9 +46,12 @@ fn numeric_isolated(buf: &[u8], s: usize, e: usize) -> bool {
 
 /// Scans `buf`, pushing findings for enabled categories. Returns nothing; `out` is appended to.
 ///
-/// Stability: the DFA has a single start state and no look-behind, and every candidate must
-/// start at a token boundary, so findings that start after the first delimiter byte
-/// (whitespace, quote, `,:;=&<>` …) of a window are identical whatever the window's start.
+/// Stability: the DFA has a single start state and no look-behind, and no candidate spans a
+/// structural delimiter (`"` `'` `,` `{` `}` `[` `]` `<` `>` `;` `&` CR LF TAB), so findings
+/// that start after the first structural delimiter of a window are identical whatever the
+/// window's start (the one exception: a window starting inside a PEM private-key body, whose
+/// `BEGIN` line it cannot see). Spaces are *not* such delimiters: `+1 415 555 0132` and
+/// `4111 1111 1111 1111` contain them.
 pub fn scan(buf: &[u8], enabled: &dyn Fn(CategoryId) -> bool, out: &mut Vec<Finding>) {
     let re = &builtins().raw;
     let mut pos = 0;
