@@ -11,3 +11,4 @@ pub mod policy;
 pub mod ratelimit;
 pub mod token;
 pub mod inspect;
+pub mod detect;
