@@ -44,6 +44,15 @@ pub enum RedactError {
     Decode(FormatError),
 }
 
+impl std::fmt::Display for RedactError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RedactError::Unsupported(what) => write!(f, "cannot redact {what}"),
+            RedactError::Decode(e) => write!(f, "cannot decode body: {e}"),
+        }
+    }
+}
+
 /// Redacts a whole body held by the host. `base` is the decoded-stream offset of `body[0]`
 /// (non-zero for gRPC streams decided message by message). Compressed bodies are decoded,
 /// redacted and re-encoded with the same coding so the headers already sent stay true.

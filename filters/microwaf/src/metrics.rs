@@ -68,7 +68,10 @@ mod tests {
     #[test]
     fn labels_are_encoded_for_tag_extraction() {
         assert_eq!(
-            name("microwaf_matches", &[("category", "us_ssn"), ("endpoint", "/a;b=c")]),
+            name(
+                "microwaf_matches",
+                &[("category", "us_ssn"), ("endpoint", "/a;b=c")]
+            ),
             "microwaf_matches;category=us_ssn;endpoint=/a_b_c"
         );
     }

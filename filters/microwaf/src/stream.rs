@@ -73,11 +73,7 @@ impl Stream {
     fn block(&self, vm: &Vm) {
         let b = vm.inspector.policy().block_response();
         if self.grpc {
-            self.send_grpc_response(
-                grpc_status(b.grpc_status),
-                Some(&b.grpc_message),
-                vec![],
-            );
+            self.send_grpc_response(grpc_status(b.grpc_status), Some(&b.grpc_message), vec![]);
         } else {
             self.send_http_response(
                 u32::from(b.status),
@@ -150,7 +146,10 @@ impl Stream {
         }
         let limit = vm.inspector.policy().limits().max_body_bytes.0;
         let body = if eos || side.is_grpc() {
-            hostcalls::get_buffer(buffer, 0, size).ok().flatten().unwrap_or_default()
+            hostcalls::get_buffer(buffer, 0, size)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
         } else {
             Vec::new()
         };
@@ -189,13 +188,20 @@ impl Stream {
             Action::Redact => {
                 let masks: Vec<_> = matches.iter().map(|m| m.mask.clone()).collect();
                 let format = side.scan.format().clone();
-                match redact_body(&body, &format, side.encoding, &masks, side.base, vm.inspector.limits()) {
+                match redact_body(
+                    &body,
+                    &format,
+                    side.encoding,
+                    &masks,
+                    side.base,
+                    vm.inspector.limits(),
+                ) {
                     Ok(redacted) => {
                         let _ = hostcalls::set_buffer(buffer, 0, size, &redacted);
                         Next::Continue
                     }
                     Err(e) => {
-                        log::warn!("microwaf: cannot redact: {e:?}");
+                        log::warn!("microwaf: {e}");
                         self.count(vm, "microwaf_fallbacks", &[("reason", "redact")], 1);
                         if vm.inspector.policy().limits().fallback == Fallback::FailClosed {
                             self.block(vm);
@@ -260,7 +266,11 @@ impl Stream {
             self.count(
                 vm,
                 "microwaf_rate_limited",
-                &[("category", &x.category), ("token", &self.labels.token), ("direction", dir.as_str())],
+                &[
+                    ("category", &x.category),
+                    ("token", &self.labels.token),
+                    ("direction", dir.as_str()),
+                ],
                 1,
             );
         }
@@ -273,7 +283,11 @@ impl Stream {
             let attack = vm.inspector.policy().is_enabled(category)
                 && microwaf_engine::policy::builtin(category)
                     .is_some_and(|b| b.kind == microwaf_engine::policy::CategoryKind::Attack);
-            let base = if attack { "microwaf_attacks" } else { "microwaf_matches" };
+            let base = if attack {
+                "microwaf_attacks"
+            } else {
+                "microwaf_matches"
+            };
             self.count(
                 vm,
                 base,
@@ -291,7 +305,11 @@ impl Stream {
             self.count(
                 vm,
                 "microwaf_actions",
-                &[("action", &action), ("source", &self.labels.source), ("direction", dir.as_str())],
+                &[
+                    ("action", &action),
+                    ("source", &self.labels.source),
+                    ("direction", dir.as_str()),
+                ],
                 1,
             );
         }
@@ -332,8 +350,10 @@ impl HttpContext for Stream {
             return Next::Continue;
         };
         let pairs = self.get_http_request_headers();
-        let headers: Vec<(&str, &str)> =
-            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let headers: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let find = |n: &str| {
             headers
                 .iter()
@@ -348,8 +368,12 @@ impl HttpContext for Stream {
         let peer = self
             .get_property(vec!["connection", "uri_san_peer_certificate"])
             .map(|b| String::from_utf8_lossy(&b).into_owned());
-        let source = source_identity(&policy.visibility().source_identity, peer.as_deref(), &headers)
-            .unwrap_or_else(|| "unknown".into());
+        let source = source_identity(
+            &policy.visibility().source_identity,
+            peer.as_deref(),
+            &headers,
+        )
+        .unwrap_or_else(|| "unknown".into());
         let token = vm.tokens.extract(&headers);
         let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
         {
@@ -367,7 +391,14 @@ impl HttpContext for Stream {
         }
         self.token = token.map(|t| t.hash);
 
-        let found = scan_request_line(&vm.inspector, ep, &RequestLine { path, headers: &headers });
+        let found = scan_request_line(
+            &vm.inspector,
+            ep,
+            &RequestLine {
+                path,
+                headers: &headers,
+            },
+        );
         if !found.is_empty() {
             let verdict = decide_attacks(ep, &found);
             self.report(&vm, Dir::Request, &found, &verdict);
@@ -386,7 +417,9 @@ impl HttpContext for Stream {
             (true, false) => ScanMode::Sensitive,
             _ => ScanMode::Attacks,
         };
-        let blocks_attacks = attacks.categories().any(|c| attacks.action_for(c) == Action::Block);
+        let blocks_attacks = attacks
+            .categories()
+            .any(|c| attacks.action_for(c) == Action::Block);
         let hold = (body_attacks && blocks_attacks)
             || (ep.scan_requests() && ep.strongest_action() >= Action::Redact);
         if hold && ep.scan_requests() && ep.strongest_action() >= Action::Redact {
@@ -413,13 +446,20 @@ impl HttpContext for Stream {
             return Next::Continue;
         }
         let limits_hold = self.token.is_some()
-            && vm.inspector.policy().tokens().rate_limits.iter().any(|l| l.action >= Action::Redact);
+            && vm
+                .inspector
+                .policy()
+                .tokens()
+                .rate_limits
+                .iter()
+                .any(|l| l.action >= Action::Redact);
         let hold = ep.strongest_action() >= Action::Redact || limits_hold;
         if hold {
             // Redaction may change the length (a masked JSON number gains quotes).
             self.set_http_response_header("content-length", None);
         }
-        self.response = self.start_side(&vm, MapType::HttpResponseHeaders, ScanMode::Sensitive, hold);
+        self.response =
+            self.start_side(&vm, MapType::HttpResponseHeaders, ScanMode::Sensitive, hold);
         Next::Continue
     }
 

@@ -220,10 +220,14 @@ impl ValueSink for Collector<'_> {
         let mut found = std::mem::take(self.scratch);
         found.clear();
         if self.mode.sensitive() {
-            self.inspector.detector().scan_value(v.text, &ctx, &mut found);
+            self.inspector
+                .detector()
+                .scan_value(v.text, &ctx, &mut found);
         }
         if self.mode.attacks() {
-            self.inspector.detector().scan_attack(v.text, &ctx, &mut found);
+            self.inspector
+                .detector()
+                .scan_attack(v.text, &ctx, &mut found);
         }
         for f in &found {
             let category = f.category.as_str();

@@ -95,7 +95,8 @@ impl Excepts {
 
     pub(super) fn excepted(&self, category: &str, value: &[u8]) -> bool {
         self.by_category.iter().any(|(c, re, cache)| {
-            c == category && re.is_match(&mut cache.lock().unwrap_or_else(|e| e.into_inner()), value)
+            c == category
+                && re.is_match(&mut cache.lock().unwrap_or_else(|e| e.into_inner()), value)
         })
     }
 }

@@ -42,12 +42,19 @@ pub enum InspectError {
 }
 
 /// A policy with its detector, shared by every stream of a VM.
-#[derive(Debug)]
 pub struct Inspector {
     policy: Policy,
     detector: Detector,
     excepts: config::Excepts,
     limits: Limits,
+}
+
+impl std::fmt::Debug for Inspector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inspector")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Inspector {

@@ -44,7 +44,11 @@ fn findings_do_not_depend_on_chunking() {
     let whole = scan(&inspector, body.as_bytes(), body.len());
     assert!(whole.len() >= 3, "{whole:?}");
     for chunk in [1, 2, 3, 7, 16] {
-        assert_eq!(scan(&inspector, body.as_bytes(), chunk), whole, "chunk {chunk}");
+        assert_eq!(
+            scan(&inspector, body.as_bytes(), chunk),
+            whole,
+            "chunk {chunk}"
+        );
     }
 }
 
@@ -63,9 +67,9 @@ fn allow_lists_and_excepts_suppress_matches() {
 
 #[test]
 fn key_rules_and_key_only_categories_claim_whole_values() {
-    let policy = "categories:\n  keys:\n    - {key: tax_id, category: us_ssn}\n  custom:\n    - id: session_secret\n      keys: [session_secret]\n";
+    let policy = "categories:\n  keys:\n    - {key: tax_id, category: us_ssn}\n  custom:\n    - id: loyalty_ref\n      keys: [loyalty_ref]\n";
     let inspector = Inspector::from_config(policy.as_bytes()).unwrap();
-    let body = br#"{"tax_id":"anything","session_secret":"s3cr3t","other":"plain"}"#;
+    let body = br#"{"tax_id":"anything","loyalty_ref":"LR-42","other":"plain"}"#;
     let found = scan(&inspector, body, 3);
     let mut cats: Vec<(&str, &str)> = found
         .iter()
@@ -74,14 +78,15 @@ fn key_rules_and_key_only_categories_claim_whole_values() {
     cats.sort();
     assert_eq!(
         cats,
-        [("session_secret", "s3cr3t"), ("us_ssn", "anything")],
+        [("loyalty_ref", "LR-42"), ("us_ssn", "anything")],
         "{found:?}"
     );
 }
 
 #[test]
 fn thresholds_decide_the_action() {
-    let policy = "defaults:\n  actions:\n    credit_card: {action: block, threshold: 2, below: alert}\n";
+    let policy =
+        "defaults:\n  actions:\n    credit_card: {action: block, threshold: 2, below: alert}\n";
     let inspector = Inspector::from_config(policy.as_bytes()).unwrap();
     let ep = inspector.policy().endpoint_for("svc", "/", "GET");
     let one = scan(&inspector, format!(r#"{{"c":"{CARD}"}}"#).as_bytes(), 64);
@@ -117,7 +122,11 @@ fn an_injection_in_the_query_is_an_attack() {
 
 #[test]
 fn a_bad_except_pattern_names_its_field() {
-    let policy = "categories:\n  custom:\n    - id: x\n      regex: 'X-[0-9]+'\n      except: ['(']\n";
+    let policy =
+        "categories:\n  custom:\n    - id: x\n      regex: 'X-[0-9]+'\n      except: ['(']\n";
     let err = Inspector::from_config(policy.as_bytes()).unwrap_err();
-    assert!(err.to_string().contains("categories.custom[0].except"), "{err}");
+    assert!(
+        err.to_string().contains("categories.custom[0].except"),
+        "{err}"
+    );
 }
