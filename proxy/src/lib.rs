@@ -1,4 +1,23 @@
 //! The microwaf L7 proxy as a library, so integration tests and benches run it in-process.
+//!
+//! Flow (see DESIGN §1): [`listener`] accepts → [`conn`] (TLS, HTTP/1.1 or HTTP/2 via hyper)
+//! → [`http::service`] (filters, route, upstream) → [`upstream`] (clusters, pools) and back.
+//! [`server::Proxy`] owns the listeners, reload and drain.
 
+pub mod access_log;
 pub mod admin;
+pub mod app;
+pub mod build;
 pub mod config;
+pub mod conn;
+pub mod demo;
+pub mod drain;
+pub mod http;
+pub mod listener;
+pub mod metrics;
+pub mod pool_metrics;
+pub mod server;
+pub mod state;
+pub mod tcp;
+pub mod upstream;
+pub mod wasm;

@@ -19,6 +19,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the proxy with a configuration file.
+    Serve(cmd::serve::ServeArgs),
+    /// Run the demo: the proxy in front of a built-in upstream serving sample data.
+    Demo(cmd::demo::DemoArgs),
     /// Scan files, directories, stdin or HAR archives for sensitive data with the MicroWAF engine.
     Scan(cmd::scan::ScanArgs),
 }
@@ -27,6 +31,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cmd::init_logging();
     match cli.command {
+        Command::Serve(a) => cmd::serve::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
         Command::Scan(a) => cmd::scan::run(a),
     }
 }

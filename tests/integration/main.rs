@@ -3,3 +3,4 @@
 mod fixtures;
 mod config;
 mod status_table;
+mod proxy;

@@ -1,0 +1,10 @@
+//! Upstream side: clusters, load balancing, circuit breakers and connection pools.
+
+pub mod cluster;
+pub mod connect;
+pub mod lb;
+pub mod pool;
+
+pub use cluster::{Breakers, Cluster, ClusterSpec, Discovery, EndpointSpec};
+pub use connect::{ConnectSpec, UpstreamTls};
+pub use lb::LbPolicy;

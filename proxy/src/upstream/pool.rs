@@ -1,0 +1,210 @@
+//! Per-endpoint connection pools: idle HTTP/1.1 keep-alive connections, or one multiplexed
+//! HTTP/2 connection. A connection returns to the idle list only after its response body was
+//! read to the end (hyper's HTTP/1.1 sender is ready again only then).
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use hyper::client::conn::{http1, http2};
+use parking_lot::Mutex;
+
+use super::connect::{connect, ConnectSpec, Sender};
+use crate::http::body::{BoxError, ProxyBody};
+use crate::http::error::{ErrorKind, ProxyError};
+
+/// One upstream address with its connections.
+pub struct Endpoint {
+    pub addr: SocketAddr,
+    active: AtomicUsize,
+    idle: Mutex<Vec<http1::SendRequest<ProxyBody>>>,
+    h2: tokio::sync::Mutex<Option<http2::SendRequest<ProxyBody>>>,
+}
+
+/// A checked-out connection, ready to send one request.
+pub enum Checkout {
+    H1(http1::SendRequest<ProxyBody>),
+    H2(http2::SendRequest<ProxyBody>),
+}
+
+impl Endpoint {
+    pub fn new(addr: SocketAddr) -> Arc<Self> {
+        Arc::new(Self {
+            addr,
+            active: AtomicUsize::new(0),
+            idle: Mutex::new(Vec::new()),
+            h2: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// Requests in flight to this endpoint (least-request LB).
+    pub fn active(&self) -> usize {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// Marks a request in flight until the guard drops.
+    pub fn track(self: &Arc<Self>) -> ActiveGuard {
+        self.active.fetch_add(1, Ordering::Relaxed);
+        ActiveGuard(self.clone())
+    }
+
+    /// Reuses an idle connection or opens one. `open` is asked before any new connection (the
+    /// cluster's max-connections breaker) and returns the slot's release function.
+    pub async fn checkout(
+        &self,
+        spec: &ConnectSpec,
+        open: impl FnOnce() -> Result<Box<dyn FnOnce() + Send>, ProxyError>,
+    ) -> Result<(Checkout, bool), ProxyError> {
+        if spec.http2 {
+            let mut slot = self.h2.lock().await;
+            if let Some(s) = slot.as_ref() {
+                if !s.is_closed() {
+                    return Ok((Checkout::H2(s.clone()), true));
+                }
+            }
+            let release = open()?;
+            match connect(self.addr, spec, release).await? {
+                Sender::H2(s) => {
+                    *slot = Some(s.clone());
+                    Ok((Checkout::H2(s), false))
+                }
+                Sender::H1(_) => unreachable_h1(),
+            }
+        } else {
+            while let Some(s) = self.idle.lock().pop() {
+                if !s.is_closed() && s.is_ready() {
+                    return Ok((Checkout::H1(s), true));
+                }
+            }
+            let release = open()?;
+            match connect(self.addr, spec, release).await? {
+                Sender::H1(mut s) => {
+                    s.ready().await.map_err(|e| {
+                        ProxyError::new(ErrorKind::ConnectFailure, format!("{}: {e}", self.addr))
+                    })?;
+                    Ok((Checkout::H1(s), false))
+                }
+                Sender::H2(s) => Ok((Checkout::H2(s), false)),
+            }
+        }
+    }
+
+    fn put_idle(&self, s: http1::SendRequest<ProxyBody>) {
+        if !s.is_closed() {
+            self.idle.lock().push(s);
+        }
+    }
+}
+
+fn unreachable_h1() -> Result<(Checkout, bool), ProxyError> {
+    Err(ProxyError::new(
+        ErrorKind::ConnectFailure,
+        "HTTP/2 requested but an HTTP/1.1 connection was made",
+    ))
+}
+
+/// Decrements the endpoint's active-request count on drop.
+pub struct ActiveGuard(Arc<Endpoint>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The upstream response body: when it ends cleanly, an HTTP/1.1 connection goes back to the
+/// idle list; whatever else it holds (breaker slots, active guards) is released on drop.
+pub struct PooledBody {
+    inner: hyper::body::Incoming,
+    h1: Option<(http1::SendRequest<ProxyBody>, Weak<Endpoint>)>,
+    _guards: Box<dyn Send>,
+}
+
+impl PooledBody {
+    pub fn new(
+        inner: hyper::body::Incoming,
+        h1: Option<(http1::SendRequest<ProxyBody>, Weak<Endpoint>)>,
+        guards: Box<dyn Send>,
+    ) -> Self {
+        Self {
+            inner,
+            h1,
+            _guards: guards,
+        }
+    }
+}
+
+impl http_body::Body for PooledBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        let res = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(None) = res {
+            self.release();
+        }
+        res.map_err(Into::into)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl PooledBody {
+    fn release(&mut self) {
+        if let Some((s, ep)) = self.h1.take() {
+            if let Some(ep) = ep.upgrade() {
+                ep.put_idle(s);
+            }
+        }
+    }
+}
+
+impl Drop for PooledBody {
+    /// A reader that stops at `is_end_stream` never sees `None`: the body is still complete.
+    fn drop(&mut self) {
+        if http_body::Body::is_end_stream(&self.inner) {
+            self.release();
+        }
+    }
+}
+
+/// Counts live things (connections, pending, requests) against a limit.
+#[derive(Default)]
+pub struct Gauge(Arc<AtomicUsize>);
+
+impl Gauge {
+    /// Takes a slot unless `max` are taken; the returned guard releases it.
+    pub fn try_acquire(&self, max: usize) -> Option<GaugeGuard> {
+        let prev = self.0.fetch_add(1, Ordering::AcqRel);
+        if prev >= max {
+            self.0.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(GaugeGuard(self.0.clone()))
+    }
+
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Releases a [`Gauge`] slot on drop.
+pub struct GaugeGuard(Arc<AtomicUsize>);
+
+impl Drop for GaugeGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
