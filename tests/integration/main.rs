@@ -1,6 +1,7 @@
 //! One integration-test binary; a module per area.
 
-mod fixtures;
 mod config;
-mod status_table;
+mod fixtures;
+mod microwaf;
 mod proxy;
+mod status_table;

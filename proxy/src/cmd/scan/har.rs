@@ -17,7 +17,13 @@ pub fn documents(source: &str, body: &[u8]) -> anyhow::Result<Vec<Doc>> {
     let mut docs = Vec::new();
     for (i, e) in entries.iter().enumerate() {
         if let Some(post) = e.pointer("/request/postData") {
-            push(&mut docs, format!("{source}#entries[{i}].request"), post, "mimeType", None)?;
+            push(
+                &mut docs,
+                format!("{source}#entries[{i}].request"),
+                post,
+                "mimeType",
+                None,
+            )?;
         }
         if let Some(content) = e.pointer("/response/content") {
             let encoding = content.get("encoding").and_then(Value::as_str);
@@ -51,7 +57,10 @@ fn push(
     };
     docs.push(Doc {
         source,
-        content_type: part.get(mime_field).and_then(Value::as_str).map(str::to_owned),
+        content_type: part
+            .get(mime_field)
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         content_encoding: None,
         body,
     });

@@ -9,8 +9,14 @@ use super::{har, Doc};
 
 /// One input before loading.
 pub enum Item {
-    Stdin { content_type: Option<String> },
-    File { path: PathBuf, size: u64, content_type: Option<String> },
+    Stdin {
+        content_type: Option<String>,
+    },
+    File {
+        path: PathBuf,
+        size: u64,
+        content_type: Option<String>,
+    },
 }
 
 impl Item {
@@ -26,7 +32,9 @@ impl Item {
         match self {
             Item::Stdin { content_type } => {
                 let mut body = Vec::new();
-                std::io::stdin().read_to_end(&mut body).context("reading stdin")?;
+                std::io::stdin()
+                    .read_to_end(&mut body)
+                    .context("reading stdin")?;
                 Ok(vec![Doc {
                     source: "-".into(),
                     content_type,
@@ -34,7 +42,9 @@ impl Item {
                     body,
                 }])
             }
-            Item::File { path, content_type, .. } => {
+            Item::File {
+                path, content_type, ..
+            } => {
                 let body =
                     std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
                 let source = path.display().to_string();
