@@ -27,6 +27,8 @@ enum Command {
     Compile(cmd::compile::CompileArgs),
     /// Replay one HTTP exchange through a chain of proxy-wasm filters, without sockets.
     Run(cmd::run::RunArgs),
+    /// Scan files, directories, stdin or HAR archives for sensitive data with the MicroWAF engine.
+    Scan(cmd::scan::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +39,6 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Compile(a) => cmd::compile::run(a),
         Command::Run(a) => cmd::run::run(a),
+        Command::Scan(a) => cmd::scan::run(a),
     }
 }

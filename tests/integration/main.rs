@@ -1,7 +1,8 @@
 //! One integration-test binary; a module per area.
 
-mod fixtures;
 mod config;
-mod status_table;
+mod fixtures;
+mod microwaf;
 mod proxy;
 mod runtime;
+mod status_table;

@@ -6,7 +6,9 @@ pub mod formats;
 pub mod redact;
 
 pub mod cardinality;
+pub mod detect;
 pub mod identity;
+pub mod inspect;
 pub mod policy;
 pub mod ratelimit;
 pub mod token;

@@ -1,6 +1,7 @@
 //! Subcommands of the `microwaf` binary. Each module owns its clap `Args` and a `run` function.
 
 pub mod demo;
+pub mod scan;
 pub mod serve;
 pub mod compile;
 pub mod run;

@@ -4,7 +4,7 @@
 mod basic;
 mod envoy;
 mod filters;
-mod harness;
+pub(crate) mod harness;
 mod limits;
 mod ops;
 mod pki;

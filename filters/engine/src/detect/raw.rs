@@ -1,0 +1,173 @@
+//! The raw scan: one pass of the combined sensitive-data DFA over a buffer, dispatching each
+//! candidate to its validator.
+
+use regex_automata::Input;
+
+use super::{
+    automata::builtins,
+    keys, numeric,
+    patterns::{RawRule, RAW_RULES},
+    tokens, CategoryId, Finding,
+};
+
+fn word(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+/// Characters that continue an identifier around a number (`ORD-2024-0001`, `v1.2.3`, `x_12`).
+fn id_joiner(b: u8) -> bool {
+    matches!(b, b'-' | b'.' | b'_' | b'/')
+}
+
+/// A keyword match is a key only at a word start: after a non-letter, or at a camelCase hump
+/// (`userPassword`). `bypass=` is not `pass=`.
+fn key_start(buf: &[u8], s: usize) -> bool {
+    match s.checked_sub(1).map(|i| buf[i]) {
+        None => true,
+        Some(p) => {
+            !p.is_ascii_alphabetic() || p.is_ascii_lowercase() && buf[s].is_ascii_uppercase()
+        }
+    }
+}
+
+/// A number is an identifier part when glued to letters/digits, directly or through `-._/`.
+fn numeric_isolated(buf: &[u8], s: usize, e: usize) -> bool {
+    let before = s.checked_sub(1).map(|i| buf[i]);
+    let before2 = s.checked_sub(2).map(|i| buf[i]);
+    let after = buf.get(e).copied();
+    let after2 = buf.get(e + 1).copied();
+    let glued = |a: Option<u8>, b: Option<u8>| match a {
+        Some(x) if word(x) || x == b'_' => true,
+        Some(x) if id_joiner(x) => b.is_some_and(word),
+        _ => false,
+    };
+    !glued(before, before2) && !glued(after, after2)
+}
+
+/// Scans `buf`, pushing findings for enabled categories. Returns nothing; `out` is appended to.
+///
+/// Stability: the DFA has a single start state and no look-behind, and no candidate spans a
+/// structural delimiter (`"` `'` `,` `{` `}` `[` `]` `<` `>` `;` `&` CR LF TAB), so findings
+/// that start after the first structural delimiter of a window are identical whatever the
+/// window's start (the one exception: a window starting inside a PEM private-key body, whose
+/// `BEGIN` line it cannot see). Spaces are *not* such delimiters: `+1 415 555 0132` and
+/// `4111 1111 1111 1111` contain them.
+pub fn scan(buf: &[u8], enabled: &dyn Fn(CategoryId) -> bool, out: &mut Vec<Finding>) {
+    let re = &builtins().raw;
+    let mut pos = 0;
+    let push = |h: tokens::Hit, out: &mut Vec<Finding>| {
+        if enabled(h.0) {
+            out.push(Finding {
+                category: h.0,
+                start: h.1,
+                end: h.2,
+            });
+        }
+    };
+    while pos < buf.len() {
+        let m = match re.try_search(&Input::new(buf).range(pos..)) {
+            Ok(Some(m)) => m,
+            _ => break,
+        };
+        let (s, e) = (m.start(), m.end());
+        let mut next = e;
+        let Some((rule, _)) = RAW_RULES.get(m.pattern().as_usize()) else {
+            break;
+        };
+        let prev_word = s > 0 && word(buf[s - 1]);
+        match *rule {
+            RawRule::Numeric => {
+                if numeric_isolated(buf, s, e) {
+                    numeric::classify_run(&buf[s..e], |a, b, c| push((c, s + a, s + b), out));
+                }
+            }
+            RawRule::Key(family) => {
+                if key_start(buf, s) {
+                    let (vs, ve) = keys::value_after(buf, e);
+                    if let Some(c) = keys::validate(family, &buf[vs..ve]) {
+                        let v = &buf[vs..ve];
+                        let trim_l = v.len() - v.trim_ascii_start().len();
+                        let trim_r = v.len() - v.trim_ascii_end().len();
+                        push((c, vs + trim_l, ve - trim_r), out);
+                    }
+                }
+                // Resume right after `key:`: the value is scanned on its own too (a password
+                // may itself be a known token).
+            }
+            RawRule::Bearer => {
+                if !prev_word {
+                    if let Some(h) = tokens::bearer(buf, e) {
+                        push(h, out);
+                    }
+                }
+            }
+            RawRule::PrivateKey => {
+                if let Some(h) = tokens::private_key(buf, s, e) {
+                    next = h.2;
+                    push(h, out);
+                }
+            }
+            RawRule::Email => {
+                if let Some(h) = tokens::email(buf, s) {
+                    next = h.2;
+                    push(h, out);
+                }
+            }
+            RawRule::Iban => {
+                if !prev_word {
+                    if let Some(h) = tokens::iban(buf, s) {
+                        next = h.2;
+                        push(h, out);
+                    }
+                }
+            }
+            _ => {
+                let end = tokens::extend(*rule, buf, e);
+                next = end;
+                if !prev_word && buf.get(end).is_none_or(|&b| !word(b)) {
+                    if let Some(h) = tokens::check(*rule, buf, s, end) {
+                        push(h, out);
+                    }
+                }
+            }
+        }
+        pos = next.max(pos + 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cats(s: &str) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        scan(s.as_bytes(), &|_| true, &mut out);
+        out.iter()
+            .map(|f| (f.category.as_str(), s[f.start..f.end].to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn finds_and_rejects() {
+        assert_eq!(
+            cats("card 4111 1111 1111 1111 ok"),
+            [("credit_card", "4111 1111 1111 1111".into())]
+        );
+        assert!(cats("order ORD-4111111111111111").is_empty());
+        assert_eq!(
+            cats(r#"{"password": "hunter2"}"#),
+            [("password_field", "hunter2".into())]
+        );
+        assert!(cats("bypass=abc").is_empty());
+        assert!(cats("AKIAIOSFODNN7EXAMPLE").is_empty());
+        assert_eq!(
+            cats("id AKIAZ7Q3J5K2M4N6P8R1 x"),
+            [("aws_access_key_id", "AKIAZ7Q3J5K2M4N6P8R1".into())]
+        );
+        assert_eq!(
+            cats("mail bob.smith@corp.io."),
+            [("email", "bob.smith@corp.io".into())]
+        );
+        assert!(cats("logo@2x.png").is_empty());
+    }
+}
