@@ -34,7 +34,6 @@ fn main() {
 /// Builds a leftmost-first multi-pattern regex (forward + reverse DFA) over bytes, ASCII-only
 /// (no Unicode tables: payloads are scanned as bytes and every pattern is ASCII).
 fn write_regex(out: &Path, name: &str, pats: &[&str], big_endian: bool) {
-    let t0 = std::time::Instant::now();
     let re = Regex::builder()
         .syntax(syntax::Config::new().unicode(false).utf8(false))
         .thompson(thompson::Config::new().utf8(false))
