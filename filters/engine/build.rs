@@ -53,10 +53,5 @@ fn write_regex(out: &Path, name: &str, pats: &[&str], big_endian: bool) {
         };
         let path = out.join(format!("{name}_{suffix}.dfa"));
         fs::write(&path, &bytes[pad..]).expect("write DFA to OUT_DIR");
-        println!(
-            "cargo:warning={name}_{suffix}: {} bytes, {:?}",
-            bytes.len() - pad,
-            t0.elapsed()
-        );
     }
 }
