@@ -20,7 +20,7 @@ pub fn normalize(key: &str, out: &mut [u8; 64]) -> Option<usize> {
 pub fn family(k: &[u8]) -> Option<KeyFamily> {
     let has = |w: &[u8]| k.windows(w.len()).any(|x| x == w);
     let ends = |ws: &[&[u8]]| ws.iter().any(|w| k.ends_with(w));
-    let is = |ws: &[&[u8]]| ws.iter().any(|w| k == *w);
+    let is = |ws: &[&[u8]]| ws.contains(&k);
     Some(
         if has(b"secretaccesskey") || has(b"aws") && has(b"secret") {
             KeyFamily::AwsSecret

@@ -35,8 +35,6 @@ pub enum RawRule {
     Key(KeyFamily),
     Iban,
     Email,
-    /// A run of digits with phone/card/SSN/date separators, classified in code.
-    Numeric,
 }
 
 /// Field families: keys (JSON keys, form names, header names, `label:` in text) that make an
@@ -126,10 +124,6 @@ pub const RAW_RULES: &[(RawRule, &str)] = &[
     ),
     (RawRule::Iban, r"[A-Z][A-Z][0-9][0-9]"),
     (RawRule::Email, r"@"),
-    (
-        RawRule::Numeric,
-        r"[+(]?[0-9]+(?:(?:[ ./\-]|\) ?| \()[0-9]+)*",
-    ),
 ];
 
 /// Attack categories, in the order of their ids in [`ATTACK_RULES`].

@@ -53,6 +53,66 @@ fn numeric_isolated(buf: &[u8], s: usize, e: usize) -> bool {
 /// `BEGIN` line it cannot see). Spaces are *not* such delimiters: `+1 415 555 0132` and
 /// `4111 1111 1111 1111` contain them.
 pub fn scan(buf: &[u8], enabled: &dyn Fn(CategoryId) -> bool, out: &mut Vec<Finding>) {
+    numbers(buf, enabled, out);
+    tokens_and_keys(buf, enabled, out);
+}
+
+/// Digit runs (cards, SSNs, phones) are found by a plain byte loop instead of the DFA: JSON is
+/// full of short numbers, and a DFA match per number (forward + reverse search, ~190 ns each)
+/// cost more than the whole scan. Measured 2026-11-25 on 64 KiB order JSON: 5 166 numeric DFA
+/// matches, 63 MiB/s. Runs with fewer than 8 digits are skipped before classification.
+fn numbers(buf: &[u8], enabled: &dyn Fn(CategoryId) -> bool, out: &mut Vec<Finding>) {
+    let n = buf.len();
+    let mut i = 0;
+    while i < n {
+        if !buf[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        // Start: include a `+` or `(` directly before the first digit.
+        let mut s = i;
+        if s > 0 && (buf[s - 1] == b'+' || buf[s - 1] == b'(') {
+            s -= 1;
+        }
+        let mut e = i;
+        let mut digits = 0;
+        loop {
+            while e < n && buf[e].is_ascii_digit() {
+                e += 1;
+                digits += 1;
+            }
+            // One separator (`-`, `.`, `/`, space, `) `, ` (`) followed by a digit continues.
+            let sep = match (buf.get(e), buf.get(e + 1), buf.get(e + 2)) {
+                (Some(b' ' | b'.' | b'/' | b'-'), Some(d), _) if d.is_ascii_digit() => 1,
+                (Some(b')'), Some(d), _) if d.is_ascii_digit() => 1,
+                (Some(b')' | b' '), Some(b' ' | b'('), Some(d))
+                    if d.is_ascii_digit() && buf[e] != buf[e + 1] =>
+                {
+                    2
+                }
+                _ => 0,
+            };
+            if sep == 0 {
+                break;
+            }
+            e += sep;
+        }
+        if digits >= 8 && numeric_isolated(buf, s, e) {
+            numeric::classify_run(&buf[s..e], |a, b, c| {
+                if enabled(c) {
+                    out.push(Finding {
+                        category: c,
+                        start: s + a,
+                        end: s + b,
+                    });
+                }
+            });
+        }
+        i = e.max(i + 1);
+    }
+}
+
+fn tokens_and_keys(buf: &[u8], enabled: &dyn Fn(CategoryId) -> bool, out: &mut Vec<Finding>) {
     let re = &builtins().raw;
     let mut pos = 0;
     let push = |h: tokens::Hit, out: &mut Vec<Finding>| {
@@ -76,11 +136,6 @@ pub fn scan(buf: &[u8], enabled: &dyn Fn(CategoryId) -> bool, out: &mut Vec<Find
         };
         let prev_word = s > 0 && word(buf[s - 1]);
         match *rule {
-            RawRule::Numeric => {
-                if numeric_isolated(buf, s, e) {
-                    numeric::classify_run(&buf[s..e], |a, b, c| push((c, s + a, s + b), out));
-                }
-            }
             RawRule::Key(family) => {
                 if key_start(buf, s) {
                     let (vs, ve) = keys::value_after(buf, e);

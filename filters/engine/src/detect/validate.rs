@@ -19,7 +19,7 @@ pub fn luhn(digits: &[u8]) -> bool {
         double = !double;
         n += 1;
     }
-    n > 0 && sum % 10 == 0
+    n > 0 && sum.is_multiple_of(10)
 }
 
 /// Card number: issuer prefix (IIN) and length rules of the major networks, then Luhn.
@@ -75,7 +75,7 @@ pub fn aba(d: &[u8]) -> bool {
     let prefix = v[0] * 10 + v[1];
     let prefix_ok = matches!(prefix, 0..=12 | 21..=32 | 61..=72 | 80) && prefix != 0;
     let sum = 3 * (v[0] + v[3] + v[6]) + 7 * (v[1] + v[4] + v[7]) + (v[2] + v[5] + v[8]);
-    prefix_ok && sum % 10 == 0
+    prefix_ok && sum.is_multiple_of(10)
 }
 
 /// Expected IBAN length by country (ISO 13616 registry, the SEPA area and common others).
