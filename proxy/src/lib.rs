@@ -5,6 +5,7 @@
 //! [`server::Proxy`] owns the listeners, reload and drain.
 
 pub mod access_log;
+pub mod bench;
 pub mod config;
 pub mod conn;
 pub mod drain;

@@ -18,12 +18,15 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Measure requests/s, latency, CPU and memory of the proxy with and without filters.
+    Bench(cmd::bench::BenchArgs),
+}
 
-// Until the first subcommand lands, `Command` has no variants and rustc sees `main` as diverging.
-#[allow(unreachable_code, unused_variables)]
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cmd::init_logging();
-    match cli.command {}
+    match cli.command {
+        Command::Bench(args) => cmd::bench::run(args),
+    }
 }

@@ -1,5 +1,7 @@
 //! Subcommands of the `microwaf` binary. Each module owns its clap `Args` and a `run` function.
 
+pub mod bench;
+
 /// Logs go to stderr so stdout stays machine-readable (`run`, `scan` print results there).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MICROWAF_LOG")
