@@ -5,9 +5,13 @@
 //! [`server::Proxy`] owns the listeners, reload and drain.
 
 pub mod access_log;
+pub mod admin;
+pub mod app;
 pub mod bench;
+pub mod build;
 pub mod config;
 pub mod conn;
+pub mod demo;
 pub mod drain;
 pub mod http;
 pub mod listener;
@@ -16,3 +20,4 @@ pub mod server;
 pub mod state;
 pub mod tcp;
 pub mod upstream;
+pub mod wasm;

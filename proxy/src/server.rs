@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
+
 use crate::drain::{self, DrainTrigger, DrainWatcher};
 use crate::listener::{self, Shared};
 use crate::metrics::Metrics;
@@ -14,8 +16,7 @@ use crate::state::State;
 /// tokio runtime stops.
 pub struct Proxy {
     shared: Arc<Shared>,
-    trigger: DrainTrigger,
-    watcher: DrainWatcher,
+    drain: Mutex<Option<(DrainTrigger, DrainWatcher)>>,
     addrs: HashMap<String, SocketAddr>,
 }
 
@@ -44,8 +45,7 @@ impl Proxy {
         }
         Ok(Self {
             shared,
-            trigger,
-            watcher,
+            drain: Mutex::new(Some((trigger, watcher))),
             addrs,
         })
     }
@@ -73,8 +73,11 @@ impl Proxy {
 
     /// Stops accepting, lets in-flight requests finish (HTTP/1.1 `connection: close`, HTTP/2
     /// GOAWAY), and waits up to `deadline`. Returns whether everything finished in time.
-    pub async fn drain(self, deadline: Duration) -> bool {
-        drop(self.watcher);
-        self.trigger.drain(deadline).await
+    pub async fn drain(&self, deadline: Duration) -> bool {
+        let Some((trigger, watcher)) = self.drain.lock().take() else {
+            return true;
+        };
+        drop(watcher);
+        trigger.drain(deadline).await
     }
 }

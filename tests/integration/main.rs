@@ -1,1 +1,3 @@
 //! One integration-test binary; a module per area.
+mod config;
+mod proxy;

@@ -14,6 +14,7 @@ pub mod duration;
 mod error;
 pub mod model;
 pub mod pattern;
+pub mod watch;
 
 pub use error::{ConfigError, FieldError, FieldResult};
 pub use model::*;
@@ -73,12 +74,11 @@ pub fn parse(text: &str, file: &str, base_dir: &Path) -> Result<Config, ConfigEr
 
 fn syntax(file: &str, e: &serde_yaml_ng::Error) -> ConfigError {
     let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-    let reason = e.to_string();
-    // The library appends " at line L column C"; we print the location in front instead.
-    let reason = match reason.find(" at line ") {
-        Some(i) => reason[..i].to_owned(),
-        None => reason,
-    };
+    // The library says "<reason> at line L column C[, while parsing …]"; the location goes
+    // in front instead, the context stays.
+    let reason = e
+        .to_string()
+        .replacen(&format!(" at line {line} column {column}"), "", 1);
     ConfigError::Syntax {
         file: file.to_owned(),
         line,

@@ -54,6 +54,8 @@ pub struct HttpLimits {
     pub max_pending_accept_reset_streams: usize,
     /// HTTP/2 streams we reset because of client errors, per connection.
     pub max_local_error_reset_streams: usize,
+    /// Which protocols the listener speaks.
+    pub codec: crate::config::Codec,
 }
 
 impl Default for HttpLimits {
@@ -65,6 +67,7 @@ impl Default for HttpLimits {
             max_concurrent_streams: 100,
             max_pending_accept_reset_streams: 20,
             max_local_error_reset_streams: 1024,
+            codec: crate::config::Codec::Auto,
         }
     }
 }
@@ -95,6 +98,11 @@ where
         let svc = svc.clone();
         async move { svc.handle(req).await }
     });
+    builder = match limits.codec {
+        crate::config::Codec::Auto => builder,
+        crate::config::Codec::Http1 => builder.http1_only(),
+        crate::config::Codec::Http2 => builder.http2_only(),
+    };
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(conn);
     tokio::select! {

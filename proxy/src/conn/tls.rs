@@ -1,7 +1,6 @@
 //! Downstream TLS with rustls (ring): certificate chain and key from PEM, optional client CA
 //! (mTLS, required or optional), ALPN `h2` + `http/1.1`.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -10,107 +9,145 @@ use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
 use super::{PeerCert, TlsInfo};
+use crate::config::{DataSource, DownstreamTls, Secret};
 
 /// A TLS setting that could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("reading {path}: {source}")]
+    #[error("reading {what}: {source}")]
     Read {
-        path: String,
+        what: String,
         source: std::io::Error,
     },
-    #[error("{path}: no {what} found in PEM")]
-    Empty { path: String, what: &'static str },
+    #[error("{what}: no {kind} found in PEM")]
+    Empty { what: String, kind: &'static str },
     #[error("TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
-    #[error("client CA: {0}")]
-    Verifier(String),
+    #[error("CA {what}: {reason}")]
+    Verifier { what: String, reason: String },
 }
 
-/// PEM inputs of a downstream TLS context.
-#[derive(Debug, Clone)]
-pub struct ServerTlsFiles {
-    pub cert_chain: String,
-    pub key: String,
-    pub client_ca: Option<String>,
-    pub require_client_cert: bool,
+fn name(src: &DataSource) -> String {
+    match src {
+        DataSource::File(p) => p.display().to_string(),
+        DataSource::Inline(_) => "inline PEM".into(),
+    }
+}
+
+fn read(src: &DataSource) -> Result<Vec<u8>, TlsError> {
+    src.read().map_err(|source| TlsError::Read {
+        what: name(src),
+        source,
+    })
 }
 
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-pub fn load_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let pem = read(path)?;
+/// Every certificate in a PEM source.
+pub fn load_certs(src: &DataSource) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem = read(src)?;
     let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
         .collect::<Result<_, _>>()
         .map_err(|source| TlsError::Read {
-            path: path.into(),
+            what: name(src),
             source,
         })?;
     if certs.is_empty() {
         return Err(TlsError::Empty {
-            path: path.into(),
-            what: "certificate",
+            what: name(src),
+            kind: "certificate",
         });
     }
     Ok(certs)
 }
 
-fn load_key(path: &str) -> Result<PrivateKeyDer<'static>, TlsError> {
-    let pem = read(path)?;
+/// The first private key in a PEM source.
+pub fn load_key(src: &Secret) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let pem = read(&src.0)?;
     rustls_pemfile::private_key(&mut pem.as_slice())
         .map_err(|source| TlsError::Read {
-            path: path.into(),
+            what: name(&src.0),
             source,
         })?
         .ok_or(TlsError::Empty {
-            path: path.into(),
-            what: "private key",
+            what: name(&src.0),
+            kind: "private key",
         })
 }
 
-fn read(path: &str) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(Path::new(path)).map_err(|source| TlsError::Read {
-        path: path.into(),
-        source,
-    })
-}
-
 /// A root store from a PEM bundle.
-pub fn root_store(path: &str) -> Result<rustls::RootCertStore, TlsError> {
+pub fn root_store(src: &DataSource) -> Result<rustls::RootCertStore, TlsError> {
     let mut roots = rustls::RootCertStore::empty();
-    for c in load_certs(path)? {
-        roots
-            .add(c)
-            .map_err(|e| TlsError::Verifier(format!("{path}: {e}")))?;
+    for c in load_certs(src)? {
+        roots.add(c).map_err(|e| TlsError::Verifier {
+            what: name(src),
+            reason: e.to_string(),
+        })?;
     }
     Ok(roots)
 }
 
 /// Builds the rustls server configuration.
-pub fn server_config(files: &ServerTlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+pub fn server_config(t: &DownstreamTls) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let provider = provider();
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
-    let builder = match &files.client_ca {
+    let builder = match &t.client_ca {
         Some(ca) => {
             let roots = Arc::new(root_store(ca)?);
             let v = WebPkiClientVerifier::builder_with_provider(roots, provider);
-            let v = if files.require_client_cert {
+            let v = if t.require_client_cert {
                 v
             } else {
                 v.allow_unauthenticated()
             };
-            builder.with_client_cert_verifier(
-                v.build().map_err(|e| TlsError::Verifier(e.to_string()))?,
-            )
+            let v = v.build().map_err(|e| TlsError::Verifier {
+                what: name(ca),
+                reason: e.to_string(),
+            })?;
+            builder.with_client_cert_verifier(v)
         }
         None => builder.with_no_client_auth(),
     };
-    let mut cfg =
-        builder.with_single_cert(load_certs(&files.cert_chain)?, load_key(&files.key)?)?;
-    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let mut cfg = builder.with_single_cert(load_certs(&t.cert_chain)?, load_key(&t.key)?)?;
+    cfg.alpn_protocols = if t.alpn.is_empty() {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        t.alpn.iter().map(|a| a.as_bytes().to_vec()).collect()
+    };
+    Ok(Arc::new(cfg))
+}
+
+/// Builds the upstream client configuration: the CA when given (else no verification, as Envoy
+/// without a validation context), an optional client certificate, ALPN for HTTP/2.
+pub fn client_config(
+    t: &crate::config::UpstreamTls,
+    http2: bool,
+) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let provider = provider();
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let builder = match &t.ca {
+        Some(ca) => builder.with_root_certificates(root_store(ca)?),
+        None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(crate::upstream::connect::NoVerify(
+                provider,
+            ))),
+    };
+    let mut cfg = match &t.client_cert {
+        Some((chain, key)) => builder.with_client_auth_cert(load_certs(chain)?, load_key(key)?)?,
+        None => builder.with_no_client_auth(),
+    };
+    cfg.alpn_protocols = if !t.alpn.is_empty() {
+        t.alpn.iter().map(|a| a.as_bytes().to_vec()).collect()
+    } else if http2 {
+        vec![b"h2".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(Arc::new(cfg))
 }
 

@@ -76,8 +76,8 @@ pub struct StreamInfo {
     pub request_id: String,
     pub route_name: Option<String>,
     pub cluster: Option<String>,
-    pub route_metadata: serde_json::Value,
-    pub cluster_metadata: serde_json::Value,
+    pub route_metadata: crate::config::Metadata,
+    pub cluster_metadata: crate::config::Metadata,
     pub downstream_addr: SocketAddr,
 }
 

@@ -3,92 +3,25 @@
 
 use std::time::Duration;
 
-use http::{HeaderMap, StatusCode};
-use regex::Regex;
+use http::HeaderMap;
 
-/// A compiled route configuration.
+pub use crate::config::{
+    ClusterAction, HeaderMatch, HeaderMatcher, PathMatch, RetryOn, RetryPolicy, Route, RouteAction,
+    VirtualHost,
+};
+
+/// A listener's routes, as configured (the config IR already holds compiled patterns).
 #[derive(Debug, Clone, Default)]
 pub struct RouteTable {
     pub virtual_hosts: Vec<VirtualHost>,
 }
 
-#[derive(Debug, Clone)]
-pub struct VirtualHost {
-    pub name: String,
-    /// `example.com`, `*.example.com`, `example.*`, `*`; optionally with `:port`.
-    pub domains: Vec<String>,
-    pub routes: Vec<Route>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Route {
-    pub name: String,
-    pub path: PathMatch,
-    pub headers: Vec<HeaderMatcher>,
-    pub action: RouteAction,
-    /// `metadata.filter_metadata`, served to filters as `route_metadata`/`xds.route_metadata`.
-    pub metadata: serde_json::Value,
-}
-
-#[derive(Debug, Clone)]
-pub enum PathMatch {
-    Prefix(String),
-    Exact(String),
-    /// Must match the whole path (Envoy `safe_regex` semantics).
-    Regex(Regex),
-}
-
-#[derive(Debug, Clone)]
-pub struct HeaderMatcher {
-    pub name: String,
-    pub kind: HeaderMatch,
-    pub invert: bool,
-}
-
-#[derive(Debug, Clone)]
-pub enum HeaderMatch {
-    Exact(String),
-    Prefix(String),
-    Suffix(String),
-    Contains(String),
-    Regex(Regex),
-    Present(bool),
-}
-
-#[derive(Debug, Clone)]
-pub enum RouteAction {
-    Cluster(ClusterAction),
-    Direct { status: StatusCode, body: String },
-}
-
-#[derive(Debug, Clone)]
-pub struct ClusterAction {
-    pub cluster: String,
-    /// `None` = Envoy's default of 15 s; `Some(ZERO)` disables the timeout.
-    pub timeout: Option<Duration>,
-    pub prefix_rewrite: Option<String>,
-    pub retry: Option<RetryPolicy>,
-}
-
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    pub on_5xx: bool,
-    pub on_connect_failure: bool,
-    pub on_reset: bool,
-    /// Listed status codes (`retriable-status-codes`).
-    pub on_status: Vec<u16>,
-    pub num_retries: u32,
-    pub per_try_timeout: Option<Duration>,
-}
-
-impl ClusterAction {
-    /// The route timeout in force (Envoy default 15 s, zero disables).
-    pub fn effective_timeout(&self) -> Option<Duration> {
-        match self.timeout {
-            None => Some(Duration::from_secs(15)),
-            Some(d) if d.is_zero() => None,
-            Some(d) => Some(d),
-        }
+/// The route timeout in force: Envoy's 15 s default, zero disables.
+pub fn effective_timeout(a: &ClusterAction) -> Option<Duration> {
+    match a.timeout {
+        None => Some(Duration::from_secs(15)),
+        Some(d) if d.is_zero() => None,
+        Some(d) => Some(d),
     }
 }
 
@@ -96,24 +29,23 @@ impl RouteTable {
     /// The matching route for `authority` + `path` + headers.
     pub fn find(&self, authority: &str, path: &str, headers: &HeaderMap) -> Option<&Route> {
         let vh = self.virtual_host(authority)?;
-        vh.routes.iter().find(|r| r.matches(path, headers))
+        vh.routes.iter().find(|r| route_matches(r, path, headers))
     }
 
     fn virtual_host(&self, authority: &str) -> Option<&VirtualHost> {
-        let host = authority.to_ascii_lowercase();
-        self.best(&host).or_else(|| {
-            // Envoy retries without the port when nothing matched the full authority.
-            let bare = strip_port(&host);
-            (bare != host).then(|| self.best(bare)).flatten()
-        })
+        let full = authority.to_ascii_lowercase();
+        self.best(&full, strip_port(&full))
     }
 
     /// Exact beats `*.suffix` (longest first) beats `prefix.*` (longest first) beats `*`.
-    fn best(&self, host: &str) -> Option<&VirtualHost> {
+    /// Domains that name a port are matched against the full authority, the others against
+    /// the host without its port (so `example.com` serves `example.com:8080`).
+    fn best(&self, full: &str, bare: &str) -> Option<&VirtualHost> {
         let mut best: Option<(u8, usize, &VirtualHost)> = None;
         for vh in &self.virtual_hosts {
             for d in &vh.domains {
                 let d = d.to_ascii_lowercase();
+                let host = if strip_port(&d) != d { full } else { bare };
                 let score = if d == host {
                     Some((3, d.len()))
                 } else if d == "*" {
@@ -149,41 +81,39 @@ fn strip_port(host: &str) -> &str {
     }
 }
 
-impl Route {
-    fn matches(&self, path: &str, headers: &HeaderMap) -> bool {
-        let path_only = path.split('?').next().unwrap_or(path);
-        let ok = match &self.path {
-            PathMatch::Prefix(p) => path_only.starts_with(p.as_str()),
-            PathMatch::Exact(p) => path_only == p,
-            PathMatch::Regex(r) => r
-                .find(path_only)
-                .is_some_and(|m| m.start() == 0 && m.end() == path_only.len()),
-        };
-        ok && self.headers.iter().all(|h| h.matches(headers))
-    }
+fn route_matches(r: &Route, path: &str, headers: &HeaderMap) -> bool {
+    let path_only = path.split('?').next().unwrap_or(path);
+    let m = &r.matcher;
+    let ok = match &m.path {
+        PathMatch::Prefix(p) if m.case_sensitive => path_only.starts_with(p.as_str()),
+        PathMatch::Prefix(p) => path_only
+            .get(..p.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(p)),
+        PathMatch::Exact(p) if m.case_sensitive => path_only == p,
+        PathMatch::Exact(p) => path_only.eq_ignore_ascii_case(p),
+        PathMatch::Regex(r) => r.is_match(path_only),
+    };
+    ok && m.headers.iter().all(|h| header_matches(h, headers))
 }
 
-impl HeaderMatcher {
-    fn matches(&self, headers: &HeaderMap) -> bool {
-        let value = headers.get(&self.name).and_then(|v| v.to_str().ok());
-        let hit = match (&self.kind, value) {
-            (HeaderMatch::Present(want), v) => v.is_some() == *want,
-            (_, None) => false,
-            (HeaderMatch::Exact(e), Some(v)) => v == e,
-            (HeaderMatch::Prefix(p), Some(v)) => v.starts_with(p.as_str()),
-            (HeaderMatch::Suffix(s), Some(v)) => v.ends_with(s.as_str()),
-            (HeaderMatch::Contains(s), Some(v)) => v.contains(s.as_str()),
-            (HeaderMatch::Regex(r), Some(v)) => r
-                .find(v)
-                .is_some_and(|m| m.start() == 0 && m.end() == v.len()),
-        };
-        hit != self.invert
-    }
+fn header_matches(h: &HeaderMatcher, headers: &HeaderMap) -> bool {
+    let value = headers.get(&h.name).and_then(|v| v.to_str().ok());
+    let hit = match (&h.kind, value) {
+        (HeaderMatch::Present(want), v) => v.is_some() == *want,
+        (_, None) => false,
+        (HeaderMatch::Exact(e), Some(v)) => v == e,
+        (HeaderMatch::Prefix(p), Some(v)) => v.starts_with(p.as_str()),
+        (HeaderMatch::Suffix(s), Some(v)) => v.ends_with(s.as_str()),
+        (HeaderMatch::Contains(s), Some(v)) => v.contains(s.as_str()),
+        (HeaderMatch::Regex(r), Some(v)) => r.is_match(v),
+    };
+    hit != h.invert
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{DirectResponse, Pattern, RouteMatch};
 
     fn vh(name: &str, domains: &[&str], prefix: &str) -> VirtualHost {
         VirtualHost {
@@ -191,13 +121,16 @@ mod tests {
             domains: domains.iter().map(|d| d.to_string()).collect(),
             routes: vec![Route {
                 name: name.into(),
-                path: PathMatch::Prefix(prefix.into()),
-                headers: vec![],
-                action: RouteAction::Direct {
-                    status: StatusCode::OK,
-                    body: name.into(),
+                matcher: RouteMatch {
+                    path: PathMatch::Prefix(prefix.into()),
+                    headers: vec![],
+                    case_sensitive: true,
                 },
-                metadata: serde_json::Value::Null,
+                action: RouteAction::Direct(DirectResponse {
+                    status: 200,
+                    body: Some(name.into()),
+                }),
+                metadata: Default::default(),
             }],
         }
     }
@@ -224,8 +157,8 @@ mod tests {
     #[test]
     fn path_and_header_matchers() {
         let mut r = vh("r", &["*"], "/");
-        r.routes[0].path = PathMatch::Regex(Regex::new("/users/[0-9]+").unwrap());
-        r.routes[0].headers = vec![HeaderMatcher {
+        r.routes[0].matcher.path = PathMatch::Regex(Pattern::full("/users/[0-9]+").unwrap());
+        r.routes[0].matcher.headers = vec![HeaderMatcher {
             name: "x-env".into(),
             kind: HeaderMatch::Exact("prod".into()),
             invert: false,

@@ -21,7 +21,9 @@ use super::filter::{
 use super::headers::{forwarding, grpc_status_for, is_grpc, strip_hop_by_hop};
 use super::log::{CountingBody, Done};
 use super::pump::{self, First};
-use super::route::{ClusterAction, PathMatch, Route, RouteAction, RouteTable};
+use super::route::{
+    effective_timeout, ClusterAction, PathMatch, RetryOn, Route, RouteAction, RouteTable,
+};
 use crate::access_log::AccessLog;
 use crate::conn::{ConnInfo, HttpLimits};
 use crate::metrics::Metrics;
@@ -167,7 +169,7 @@ impl HttpService {
     fn stream_info(&self, route: Option<&Route>, request_id: String) -> StreamInfo {
         let cluster = route.and_then(|r| match &r.action {
             RouteAction::Cluster(a) => Some(a.cluster.clone()),
-            RouteAction::Direct { .. } => None,
+            RouteAction::Direct(_) => None,
         });
         StreamInfo {
             conn: self.conn.clone(),
@@ -209,11 +211,12 @@ impl HttpService {
                 ))
             })?;
         let action = match &route.action {
-            RouteAction::Direct { status, body } => {
+            RouteAction::Direct(d) => {
+                let status = StatusCode::from_u16(d.status).unwrap_or(StatusCode::OK);
                 return Err(Stop::Reply(LocalReply {
                     details: "direct_response".into(),
-                    ..LocalReply::new(*status, body.clone())
-                }))
+                    ..LocalReply::new(status, d.body.clone().unwrap_or_default())
+                }));
             }
             RouteAction::Cluster(a) => a,
         };
@@ -224,10 +227,13 @@ impl HttpService {
             ))
         })?;
         done.cluster = Some(action.cluster.clone());
-        if let (Some(rw), PathMatch::Prefix(p)) = (&action.prefix_rewrite, &route.path) {
+        if let (Some(rw), PathMatch::Prefix(p)) = (&action.prefix_rewrite, &route.matcher.path) {
             if let Some(rest) = head.path.strip_prefix(p.as_str()) {
                 head.path = format!("{rw}{rest}");
             }
+        }
+        if let Some(h) = &action.host_rewrite {
+            head.authority = h.clone();
         }
         let mut late = None;
         let out = if eos {
@@ -310,7 +316,7 @@ impl HttpService {
             let send = cluster.send(req, &head.authority);
             let res = match retry
                 .and_then(|r| r.per_try_timeout)
-                .or(action.effective_timeout())
+                .or(effective_timeout(action))
             {
                 Some(t) => tokio::time::timeout(t, send).await.unwrap_or_else(|_| {
                     Err(ProxyError::new(
@@ -322,20 +328,8 @@ impl HttpService {
             };
             self.metrics
                 .upstream_request(cluster.name(), &res, timer.elapsed());
-            let retriable = replay.is_some()
-                && attempt < max
-                && retry.is_some_and(|r| match &res {
-                    Ok((resp, _)) => {
-                        let s = resp.status().as_u16();
-                        (r.on_5xx && s >= 500) || r.on_status.contains(&s)
-                    }
-                    Err(e) => match e.kind {
-                        ErrorKind::ConnectFailure => r.on_connect_failure || r.on_5xx,
-                        ErrorKind::UpstreamReset => r.on_reset || r.on_5xx,
-                        ErrorKind::Timeout => r.on_5xx,
-                        _ => false,
-                    },
-                });
+            let retriable =
+                replay.is_some() && attempt < max && retry.is_some_and(|r| should_retry(r, &res));
             if !retriable {
                 return res;
             }
@@ -413,6 +407,33 @@ impl HttpService {
             }
             Err(Stop::Reset) => Err(ResetStream),
         }
+    }
+}
+
+/// Envoy's `retry_on` conditions we implement.
+fn should_retry(
+    r: &super::route::RetryPolicy,
+    res: &Result<(Response<ProxyBody>, SocketAddr), ProxyError>,
+) -> bool {
+    let on = |c: RetryOn| r.retry_on.contains(&c);
+    match res {
+        Ok((resp, _)) => {
+            let s = resp.status().as_u16();
+            (on(RetryOn::FiveXx) && s >= 500)
+                || (on(RetryOn::GatewayError) && (502..=504).contains(&s))
+                || (on(RetryOn::Retriable4xx) && s == 409)
+                || (on(RetryOn::RetriableStatusCodes) && r.retriable_status_codes.contains(&s))
+        }
+        Err(e) => match e.kind {
+            ErrorKind::ConnectFailure => {
+                on(RetryOn::ConnectFailure) || on(RetryOn::FiveXx) || on(RetryOn::GatewayError)
+            }
+            ErrorKind::UpstreamReset => {
+                on(RetryOn::Reset) || on(RetryOn::FiveXx) || on(RetryOn::GatewayError)
+            }
+            ErrorKind::Timeout => on(RetryOn::FiveXx),
+            _ => false,
+        },
     }
 }
 

@@ -15,15 +15,7 @@ use crate::http::body::{boxed, ProxyBody};
 use crate::http::error::{ErrorKind, ProxyError};
 
 /// How endpoints are found (Envoy's cluster `type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Discovery {
-    #[default]
-    Static,
-    /// Every address of every host, re-resolved periodically.
-    StrictDns,
-    /// The first address of the first host, re-resolved periodically.
-    LogicalDns,
-}
+pub use crate::config::Discovery;
 
 /// One configured endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +53,7 @@ pub struct ClusterSpec {
     pub breakers: Breakers,
     pub dns_refresh: Duration,
     /// `metadata.filter_metadata`, served to filters as `cluster_metadata`/`xds.cluster_metadata`.
-    pub metadata: serde_json::Value,
+    pub metadata: crate::config::Metadata,
 }
 
 /// A live cluster.

@@ -8,15 +8,9 @@ use std::sync::Arc;
 
 use super::pool::Endpoint;
 
-/// Envoy's `lb_policy` values we implement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LbPolicy {
-    #[default]
-    RoundRobin,
-    /// Power of two random choices on active requests (Envoy's default for LEAST_REQUEST).
-    LeastRequest,
-    Random,
-}
+/// Envoy's `lb_policy` values; LEAST_REQUEST is power of two random choices on active
+/// requests, as in Envoy.
+pub use crate::config::LbPolicy;
 
 /// Picks one endpoint; `None` when there are none.
 pub fn pick(policy: LbPolicy, eps: &[Arc<Endpoint>], rr: &AtomicUsize) -> Option<Arc<Endpoint>> {

@@ -147,11 +147,7 @@ impl http_body::Body for PooledBody {
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
         let res = Pin::new(&mut self.inner).poll_frame(cx);
         if let Poll::Ready(None) = res {
-            if let Some((s, ep)) = self.h1.take() {
-                if let Some(ep) = ep.upgrade() {
-                    ep.put_idle(s);
-                }
-            }
+            self.release();
         }
         res.map_err(Into::into)
     }
@@ -162,6 +158,25 @@ impl http_body::Body for PooledBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
+    }
+}
+
+impl PooledBody {
+    fn release(&mut self) {
+        if let Some((s, ep)) = self.h1.take() {
+            if let Some(ep) = ep.upgrade() {
+                ep.put_idle(s);
+            }
+        }
+    }
+}
+
+impl Drop for PooledBody {
+    /// A reader that stops at `is_end_stream` never sees `None`: the body is still complete.
+    fn drop(&mut self) {
+        if http_body::Body::is_end_stream(&self.inner) {
+            self.release();
+        }
     }
 }
 

@@ -2,6 +2,8 @@
 //! files with their configuration as YAML. Schema in [`schema`], documented in
 //! `docs/config.md`; this module turns it into the IR and checks what serde cannot.
 
+mod cluster;
+mod route;
 mod schema;
 
 use std::time::Duration;
@@ -33,7 +35,7 @@ pub fn parse(text: &str, files: &Resolver) -> FieldResult<Config> {
     for (i, c) in file.clusters.into_iter().enumerate() {
         let at = format!("clusters[{i}]");
         cluster_names.insert("cluster", &c.name, &format!("{at}.name"))?;
-        clusters.push(cluster(c, &at, files)?);
+        clusters.push(cluster::cluster(c, &at, files)?);
     }
     let singletons = plugins(file.singletons, "singletons", files, true)?;
     let stats_tags = file
@@ -118,10 +120,10 @@ fn listener(
                 (Some(routes), None) => vec![VirtualHost {
                     name: name.clone(),
                     domains: vec!["*".to_owned()],
-                    routes: route_list(routes, &format!("{at}.routes"), refs)?,
+                    routes: route::route_list(routes, &format!("{at}.routes"), refs)?,
                 }],
                 (None, Some(vhosts)) => {
-                    virtual_hosts(vhosts, &format!("{at}.virtual_hosts"), refs)?
+                    route::virtual_hosts(vhosts, &format!("{at}.virtual_hosts"), refs)?
                 }
                 _ => {
                     return Err(FieldError::new(
@@ -237,240 +239,6 @@ fn config_bytes(value: Option<serde_json::Value>) -> Vec<u8> {
         Some(serde_json::Value::String(s)) => s.into_bytes(),
         Some(other) => other.to_string().into_bytes(),
     }
-}
-
-fn virtual_hosts(
-    list: Vec<schema::VirtualHost>,
-    at: &str,
-    refs: &mut ClusterRefs,
-) -> FieldResult<Vec<VirtualHost>> {
-    let mut out = Vec::new();
-    let mut domains_seen = Vec::new();
-    for (i, v) in list.into_iter().enumerate() {
-        let at = format!("{at}[{i}]");
-        let mut domains = Vec::new();
-        for (j, d) in v.domains.iter().enumerate() {
-            let field = format!("{at}.domains[{j}]");
-            let d = files::domain(d, &field)?;
-            domains_seen.push((d.clone(), field));
-            domains.push(d);
-        }
-        out.push(VirtualHost {
-            name: v.name.unwrap_or_else(|| format!("vhost_{i}")),
-            domains,
-            routes: route_list(v.routes, &format!("{at}.routes"), refs)?,
-        });
-    }
-    files::check_unique_domains(domains_seen.iter().map(|(d, f)| (d.as_str(), f.clone())))?;
-    Ok(out)
-}
-
-fn route_list(
-    list: Vec<schema::Route>,
-    at: &str,
-    refs: &mut ClusterRefs,
-) -> FieldResult<Vec<Route>> {
-    list.into_iter()
-        .enumerate()
-        .map(|(i, r)| route(r, &format!("{at}[{i}]"), refs))
-        .collect()
-}
-
-fn route(r: schema::Route, at: &str, refs: &mut ClusterRefs) -> FieldResult<Route> {
-    let path = match (r.prefix, r.path, r.regex) {
-        (None, None, None) => PathMatch::Prefix("/".to_owned()),
-        (Some(p), None, None) => PathMatch::Prefix(p),
-        (None, Some(p), None) => PathMatch::Exact(p),
-        (None, None, Some(re)) => PathMatch::Regex(re),
-        _ => {
-            return Err(FieldError::new(
-                at,
-                "give at most one of `prefix`, `path`, `regex`",
-            ))
-        }
-    };
-    let headers = r
-        .headers
-        .into_iter()
-        .enumerate()
-        .map(|(i, h)| header(h, &format!("{at}.headers[{i}]")))
-        .collect::<FieldResult<_>>()?;
-    let action = match (r.cluster, r.direct) {
-        (Some(cluster), None) => {
-            if r.prefix_rewrite.is_some() && !matches!(path, PathMatch::Prefix(_)) {
-                return Err(FieldError::new(
-                    format!("{at}.prefix_rewrite"),
-                    "only valid on `prefix` routes",
-                ));
-            }
-            refs.add(&cluster, format!("{at}.cluster"));
-            let retry = r
-                .retry
-                .map(|rt| retry(rt, &format!("{at}.retry")))
-                .transpose()?;
-            RouteAction::Cluster(ClusterAction {
-                cluster,
-                timeout: Some(r.timeout.unwrap_or(Duration::from_secs(15)))
-                    .filter(|t| !t.is_zero()),
-                prefix_rewrite: r.prefix_rewrite,
-                host_rewrite: r.host_rewrite,
-                retry,
-            })
-        }
-        (None, Some(d)) => {
-            if !(200..=599).contains(&d.status) {
-                return Err(FieldError::new(
-                    format!("{at}.direct.status"),
-                    "must be 200..=599",
-                ));
-            }
-            RouteAction::Direct(DirectResponse {
-                status: d.status,
-                body: d.body,
-            })
-        }
-        _ => {
-            return Err(FieldError::new(
-                at,
-                "a route needs exactly one of `cluster` or `direct`",
-            ))
-        }
-    };
-    Ok(Route {
-        name: r.name,
-        matcher: RouteMatch {
-            path,
-            headers,
-            case_sensitive: r.case_sensitive,
-        },
-        action,
-        metadata: r.metadata,
-    })
-}
-
-fn header(h: schema::Header, at: &str) -> FieldResult<HeaderMatcher> {
-    let mut kinds: Vec<HeaderMatch> = [
-        h.exact.map(HeaderMatch::Exact),
-        h.prefix.map(HeaderMatch::Prefix),
-        h.suffix.map(HeaderMatch::Suffix),
-        h.contains.map(HeaderMatch::Contains),
-        h.regex.map(HeaderMatch::Regex),
-        h.present.map(HeaderMatch::Present),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if kinds.len() > 1 {
-        return Err(FieldError::new(
-            at,
-            "give at most one of exact/prefix/suffix/contains/regex/present",
-        ));
-    }
-    Ok(HeaderMatcher {
-        name: h.name.to_ascii_lowercase(),
-        kind: kinds.pop().unwrap_or(HeaderMatch::Present(true)),
-        invert: h.invert,
-    })
-}
-
-fn retry(r: schema::Retry, at: &str) -> FieldResult<RetryPolicy> {
-    let retry_on =
-        r.on.iter()
-            .enumerate()
-            .map(|(i, t)| {
-                RetryOn::parse(t).ok_or_else(|| {
-                    FieldError::new(
-                        format!("{at}.on[{i}]"),
-                        format!("unknown retry condition {t:?}"),
-                    )
-                })
-            })
-            .collect::<FieldResult<_>>()?;
-    Ok(RetryPolicy {
-        retry_on,
-        num_retries: r.num_retries,
-        per_try_timeout: r.per_try_timeout,
-        retriable_status_codes: r.status_codes,
-    })
-}
-
-fn cluster(c: schema::Cluster, at: &str, files: &Resolver) -> FieldResult<Cluster> {
-    if c.endpoints.is_empty() {
-        return Err(FieldError::new(
-            format!("{at}.endpoints"),
-            "at least one endpoint is required",
-        ));
-    }
-    let endpoints = c
-        .endpoints
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            Endpoint::parse(e).map_err(|r| FieldError::new(format!("{at}.endpoints[{i}]"), r))
-        })
-        .collect::<FieldResult<Vec<_>>>()?;
-    let all_ips = endpoints
-        .iter()
-        .all(|e| e.host.parse::<std::net::IpAddr>().is_ok());
-    let discovery = c.discovery.unwrap_or(if all_ips {
-        Discovery::Static
-    } else {
-        Discovery::StrictDns
-    });
-    if discovery == Discovery::Static {
-        for (i, e) in endpoints.iter().enumerate() {
-            files::check_static_endpoint(e, &format!("{at}.endpoints[{i}]"))?;
-        }
-    }
-    if discovery == Discovery::LogicalDns && endpoints.len() != 1 {
-        return Err(FieldError::new(
-            format!("{at}.endpoints"),
-            "a logical_dns cluster takes exactly one endpoint",
-        ));
-    }
-    let tls = c
-        .tls
-        .map(|t| upstream_tls(t, &format!("{at}.tls"), files))
-        .transpose()?;
-    let d = CircuitBreakers::default();
-    let cb = c.circuit_breakers;
-    Ok(Cluster {
-        name: c.name,
-        discovery,
-        endpoints,
-        connect_timeout: c.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-        lb: c.lb.unwrap_or(LbPolicy::RoundRobin),
-        http2: c.http2,
-        tls,
-        circuit_breakers: CircuitBreakers {
-            max_connections: cb.max_connections.unwrap_or(d.max_connections),
-            max_pending_requests: cb.max_pending_requests.unwrap_or(d.max_pending_requests),
-            max_requests: cb.max_requests.unwrap_or(d.max_requests),
-            max_retries: cb.max_retries.unwrap_or(d.max_retries),
-        },
-        dns_refresh_rate: c.dns_refresh_rate.unwrap_or(DEFAULT_DNS_REFRESH),
-        metadata: c.metadata,
-    })
-}
-
-fn upstream_tls(t: schema::UpstreamTls, at: &str, files: &Resolver) -> FieldResult<UpstreamTls> {
-    let client_cert = match (t.cert, t.key) {
-        (Some(cert), Some(key)) => Some((
-            DataSource::File(files.file(&cert, &format!("{at}.cert"))?),
-            Secret(DataSource::File(files.file(&key, &format!("{at}.key"))?)),
-        )),
-        (None, None) => None,
-        _ => return Err(FieldError::new(at, "`cert` and `key` go together")),
-    };
-    Ok(UpstreamTls {
-        sni: t.sni,
-        ca: t
-            .ca
-            .map(|ca| files.file(&ca, &format!("{at}.ca")).map(DataSource::File))
-            .transpose()?,
-        client_cert,
-        alpn: t.alpn,
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,60 @@
+//! Runtime log-level changes (`POST /logging?level=…`) through a `tracing_subscriber` reload
+//! handle, so operators can turn on debug logs without a restart.
+
+use std::sync::Arc;
+
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{reload, EnvFilter, Registry};
+
+/// Applies an `EnvFilter` directive string (`debug`, `info,microwaf_proxy=trace`); returns an
+/// error message for an invalid directive.
+pub type LogLevelFn = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// Installs the global subscriber (logs to stderr, initial filter from `MICROWAF_LOG` or
+/// `default`) with a reloadable filter, and returns the hook for the admin server.
+/// Fails if a global subscriber is already set.
+pub fn init_reloadable_logging(default: &str) -> Result<LogLevelFn, String> {
+    let initial =
+        EnvFilter::try_from_env("MICROWAF_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let (filter, hook) = reloadable(initial);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .try_init()
+        .map_err(|e| e.to_string())?;
+    Ok(hook)
+}
+
+/// A filter layer and the hook that replaces it.
+fn reloadable(initial: EnvFilter) -> (reload::Layer<EnvFilter, Registry>, LogLevelFn) {
+    let (filter, handle) = reload::Layer::new(initial);
+    let hook: LogLevelFn = Arc::new(move |directive: &str| {
+        let filter = EnvFilter::try_new(directive)
+            .map_err(|e| format!("invalid level {directive:?}: {e}"))?;
+        handle.reload(filter).map_err(|e| e.to_string())
+    });
+    (filter, hook)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hook_changes_the_active_filter() {
+        let (filter, hook) = reloadable(EnvFilter::new("info"));
+        let subscriber = tracing_subscriber::registry().with(filter);
+        tracing::subscriber::with_default(subscriber, || {
+            assert!(!tracing::enabled!(tracing::Level::DEBUG));
+            hook("debug").unwrap();
+            assert!(tracing::enabled!(tracing::Level::DEBUG));
+            let err = hook("info,=[").unwrap_err();
+            assert!(err.starts_with("invalid level"), "{err}");
+            assert!(
+                tracing::enabled!(tracing::Level::DEBUG),
+                "a bad directive keeps the old filter"
+            );
+        });
+    }
+}

@@ -1,0 +1,182 @@
+//! Turns a validated [`Config`] into the data plane's [`State`]: TLS contexts, clusters with
+//! their pools, route tables, filter factories, access logs. Anything that can fail at run
+//! time (unreadable certificate, plugin that does not load) fails here, so a bad reload is
+//! rejected before it replaces the serving state.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+
+use crate::access_log::AccessLog;
+use crate::config::{self, Config, WasmPlugin};
+use crate::conn::tls::{self, TlsError};
+use crate::conn::HttpLimits;
+use crate::http::filter::HttpFilterFactory;
+use crate::http::route::RouteTable;
+use crate::http::service::HttpConnManager;
+use crate::state::{ListenerKind, ListenerState, State};
+use crate::tcp::TcpProxy;
+use crate::upstream::{self, Breakers, Cluster, ClusterSpec, ConnectSpec, EndpointSpec};
+
+/// Why a configuration could not be turned into a serving state.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("listener {listener}: TLS: {source}")]
+    ListenerTls { listener: String, source: TlsError },
+    #[error("cluster {cluster}: TLS: {source}")]
+    ClusterTls { cluster: String, source: TlsError },
+    #[error("cluster {cluster}: invalid SNI {sni:?}")]
+    Sni { cluster: String, sni: String },
+    #[error("plugin {plugin}: {reason}")]
+    Plugin { plugin: String, reason: String },
+    #[error("access log {path}: {source}")]
+    AccessLog {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Makes the filter factory of one configured plugin (the wasm adapter, or a test's).
+pub type FilterLoader<'a> =
+    dyn FnMut(&WasmPlugin) -> Result<Arc<dyn HttpFilterFactory>, BuildError> + 'a;
+
+/// Builds the state. Must run inside a tokio runtime (DNS clusters start resolving).
+pub fn build(cfg: &Config, load: &mut FilterLoader<'_>) -> Result<State, BuildError> {
+    let mut clusters = HashMap::new();
+    for c in &cfg.clusters {
+        clusters.insert(c.name.clone(), Cluster::new(cluster_spec(c)?));
+    }
+    let mut listeners = HashMap::new();
+    for l in &cfg.listeners {
+        let tls = match &l.tls {
+            Some(t) => Some(
+                tls::server_config(t).map_err(|source| BuildError::ListenerTls {
+                    listener: l.name.clone(),
+                    source,
+                })?,
+            ),
+            None => None,
+        };
+        let kind = match &l.kind {
+            config::ListenerKind::Http(h) => ListenerKind::Http(Arc::new(hcm(h, load)?)),
+            config::ListenerKind::Tcp(t) => ListenerKind::Tcp(Arc::new(TcpProxy {
+                cluster: t.cluster.clone(),
+            })),
+        };
+        listeners.insert(
+            l.name.clone(),
+            Arc::new(ListenerState {
+                name: l.name.as_str().into(),
+                address: l.address,
+                tls,
+                kind,
+            }),
+        );
+    }
+    Ok(State {
+        listeners,
+        clusters: Arc::new(clusters),
+    })
+}
+
+fn hcm(
+    h: &config::HttpConnMgr,
+    load: &mut FilterLoader<'_>,
+) -> Result<HttpConnManager, BuildError> {
+    let filters = h
+        .http_filters
+        .iter()
+        .map(&mut *load)
+        .collect::<Result<Vec<_>, _>>()?;
+    let access_log = match &h.access_log {
+        None => None,
+        Some(config::AccessLog::Stdout) => Some(Arc::new(AccessLog::stdout())),
+        Some(config::AccessLog::Stderr) => {
+            Some(Arc::new(AccessLog::to_writer(Box::new(std::io::stderr()))))
+        }
+        Some(config::AccessLog::File(p)) => Some(Arc::new(
+            AccessLog::file(&p.display().to_string()).map_err(|source| BuildError::AccessLog {
+                path: p.display().to_string(),
+                source,
+            })?,
+        )),
+    };
+    let defaults = HttpLimits::default();
+    Ok(HttpConnManager {
+        routes: RouteTable {
+            virtual_hosts: h.virtual_hosts.clone(),
+        },
+        filters,
+        limits: HttpLimits {
+            max_request_headers: h.limits.max_request_headers_kb as usize * 1024,
+            request_headers_timeout: h
+                .limits
+                .request_headers_timeout
+                .unwrap_or(defaults.request_headers_timeout),
+            buffer_limit: h.limits.buffer_limit_bytes as usize,
+            max_concurrent_streams: h.limits.max_concurrent_streams,
+            codec: h.codec,
+            ..defaults
+        },
+        access_log,
+    })
+}
+
+fn cluster_spec(c: &config::Cluster) -> Result<ClusterSpec, BuildError> {
+    let endpoints = c
+        .endpoints
+        .iter()
+        .map(|e| match e.host.parse::<IpAddr>() {
+            Ok(ip) => EndpointSpec::Addr((ip, e.port).into()),
+            Err(_) => EndpointSpec::Host {
+                host: e.host.clone(),
+                port: e.port,
+            },
+        })
+        .collect();
+    let tls = match &c.tls {
+        None => None,
+        Some(t) => {
+            let config =
+                tls::client_config(t, c.http2).map_err(|source| BuildError::ClusterTls {
+                    cluster: c.name.clone(),
+                    source,
+                })?;
+            let sni_text = t
+                .sni
+                .clone()
+                .or_else(|| c.endpoints.first().map(|e| e.host.clone()))
+                .unwrap_or_else(|| c.name.clone());
+            let sni = ServerName::try_from(sni_text.clone()).map_err(|_| BuildError::Sni {
+                cluster: c.name.clone(),
+                sni: sni_text,
+            })?;
+            Some(upstream::UpstreamTls { config, sni })
+        }
+    };
+    Ok(ClusterSpec {
+        name: c.name.clone(),
+        discovery: c.discovery,
+        endpoints,
+        lb: c.lb,
+        connect: ConnectSpec {
+            connect_timeout: c.connect_timeout,
+            http2: c.http2,
+            tls,
+        },
+        breakers: Breakers {
+            max_connections: c.circuit_breakers.max_connections as usize,
+            max_pending: c.circuit_breakers.max_pending_requests as usize,
+            max_requests: c.circuit_breakers.max_requests as usize,
+        },
+        dns_refresh: if c.dns_refresh_rate.is_zero() {
+            Duration::from_secs(5)
+        } else {
+            c.dns_refresh_rate
+        },
+        metadata: c.metadata.clone(),
+    })
+}

@@ -1,0 +1,6 @@
+//! Configuration loading (both formats, the example files, the error messages users see),
+//! the admin server and reload triggering.
+
+mod admin;
+mod files;
+mod reload;
