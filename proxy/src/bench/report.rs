@@ -101,6 +101,43 @@ pub struct Ratios {
     pub filters_vs_proxy_p99: Option<f64>,
 }
 
+/// The figures scripts read, one unique key each (medians; `None` when not measured), so a
+/// shell script can pick them out of the JSON without a JSON parser.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Headline {
+    pub direct_rps: Option<f64>,
+    pub proxy_rps: Option<f64>,
+    pub filters_rps: Option<f64>,
+    pub proxy_p99_us: Option<f64>,
+    pub filters_p99_us: Option<f64>,
+    pub proxy_cpu_s_per_1k_req: Option<f64>,
+    pub filters_cpu_s_per_1k_req: Option<f64>,
+    pub proxy_peak_rss_kib: Option<u64>,
+    pub filters_peak_rss_kib: Option<u64>,
+}
+
+impl Headline {
+    pub fn of(summary: &[Summary]) -> Self {
+        let get = |v: Variant| summary.iter().find(|s| s.variant == v);
+        let (a, b, c) = (
+            get(Variant::Direct),
+            get(Variant::Proxy),
+            get(Variant::Filters),
+        );
+        Self {
+            direct_rps: a.map(|s| s.requests_per_sec),
+            proxy_rps: b.map(|s| s.requests_per_sec),
+            filters_rps: c.map(|s| s.requests_per_sec),
+            proxy_p99_us: b.map(|s| s.latency_us.p99),
+            filters_p99_us: c.map(|s| s.latency_us.p99),
+            proxy_cpu_s_per_1k_req: b.and_then(|s| s.proxy_cpu_s_per_1k),
+            filters_cpu_s_per_1k_req: c.and_then(|s| s.proxy_cpu_s_per_1k),
+            proxy_peak_rss_kib: b.and_then(|s| s.proxy_peak_rss_kib),
+            filters_peak_rss_kib: c.and_then(|s| s.proxy_peak_rss_kib),
+        }
+    }
+}
+
 /// The whole run: what `--json` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -112,6 +149,7 @@ pub struct Report {
     pub measurements: Vec<Measurement>,
     pub summary: Vec<Summary>,
     pub ratios: Ratios,
+    pub headline: Headline,
 }
 
 pub fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -246,6 +284,46 @@ pub fn table(r: &Report) -> String {
         "medians of {} rounds; {}; cpu-s/1k = proxy CPU seconds per 1000 requests (= vCPU per 1000 req/s)",
         r.options.rounds, r.mode
     );
+    out
+}
+
+/// The same figures as [`table`] as a markdown table (for BENCHMARKS.md).
+pub fn markdown(r: &Report) -> String {
+    let mut out = String::new();
+    out.push_str("| variant | req/s | p50 µs | p90 µs | p99 µs | p99.9 µs | proxy CPU s/1k req | proxy peak RSS MiB | non-2xx + errors |\n");
+    out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for s in &r.summary {
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} |",
+            s.variant.label(),
+            s.requests_per_sec,
+            s.latency_us.p50,
+            s.latency_us.p90,
+            s.latency_us.p99,
+            s.latency_us.p99_9,
+            opt(s.proxy_cpu_s_per_1k, 4),
+            opt(s.proxy_peak_rss_kib.map(|k| k as f64 / 1024.0), 1),
+            s.errors + s.non_2xx,
+        );
+    }
+    let x = &r.ratios;
+    let _ = write!(
+        out,
+        "\nproxy/direct req/s **{}** (p50 +{} µs)",
+        opt(x.proxy_vs_direct_rps, 3),
+        opt(x.proxy_added_p50_us, 1)
+    );
+    if x.filters_vs_proxy_rps.is_some() {
+        let _ = write!(
+            out,
+            "; proxy+filters/proxy req/s **{}** (p50 +{} µs, p99 ×{})",
+            opt(x.filters_vs_proxy_rps, 3),
+            opt(x.filters_added_p50_us, 1),
+            opt(x.filters_vs_proxy_p99, 2)
+        );
+    }
+    let _ = writeln!(out, ". Medians of {} rounds; {}.", r.options.rounds, r.mode);
     out
 }
 

@@ -151,7 +151,7 @@ pub async fn run(
     }
     drop(upstream);
 
-    let summary = variants
+    let summary: Vec<_> = variants
         .iter()
         .filter_map(|v| report::summarize(&measurements, *v))
         .collect();
@@ -168,6 +168,7 @@ pub async fn run(
             }
         },
         ratios: report::ratios(&measurements),
+        headline: report::Headline::of(&summary),
         summary,
         measurements,
         options: opts,

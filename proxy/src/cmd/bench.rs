@@ -56,8 +56,14 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub upstream_threads: usize,
     /// Print the full report as JSON on stdout instead of the table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
+    /// Print the table as markdown.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Also write the JSON report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json_file: Option<PathBuf>,
     /// Only serve the built-in upstream on `--listen` until stopped.
     #[arg(long)]
     pub upstream_only: bool,
@@ -114,8 +120,15 @@ fn run_inner(args: BenchArgs) -> anyhow::Result<ExitCode> {
         opts.warmup.as_secs_f64()
     );
     let report = rt.block_on(bench::run(&opts, &exe, &mut |line| eprintln!("  {line}")))?;
+    let json = serde_json::to_string_pretty(&report)?;
+    if let Some(path) = &args.json_file {
+        std::fs::write(path, &json)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{json}");
+    } else if args.markdown {
+        print!("{}", bench::report::markdown(&report));
     } else {
         print!("{}", bench::report::table(&report));
     }
