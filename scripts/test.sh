@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: set-up, formatting and lints, then every test of both workspaces.
-# Benches run once in smoke mode (compile + one short iteration); no timing is asserted.
+# Benches run once in smoke mode (criterion's test mode under `cargo test`, dev profile, so no
+# second optimised build of the dependencies); no timing is asserted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -14,10 +15,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 (cd filters && cargo clippy --workspace --all-targets --locked -- -D warnings)
 
 echo "== filters (native)"
-(cd filters && cargo test --workspace --locked)
+(cd filters && cargo test --workspace --locked --all-targets && cargo test --workspace --locked --doc)
 
-echo "== host workspace"
-cargo test --workspace --locked
-
-echo "== bench smoke"
-cargo bench --workspace --locked -- --test
+echo "== host workspace (bench targets run once each, in criterion's test mode)"
+cargo test --workspace --locked --all-targets
+cargo test --workspace --locked --doc

@@ -1,1 +1,4 @@
 //! Helpers shared by the integration tests.
+
+#[path = "src/fixtures.rs"]
+pub mod fixtures;

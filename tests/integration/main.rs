@@ -1,4 +1,5 @@
 //! One integration-test binary; a module per area.
 mod bench;
 mod config;
+mod fixtures;
 mod proxy;
