@@ -41,9 +41,12 @@ run() {
     local name=$1; shift
     CMD[$name]="microwaf bench ${COMMON[*]} $*"
     log "${CMD[$name]}"
-    if ! "$MICROWAF" bench "${COMMON[@]}" "$@" --markdown --json-file "$WORK/$name.json" \
-        >"$WORK/$name.md" 2> >(sed 's/^/  /' >&2); then
-        echo "run failed" >"$WORK/$name.md"
+    local ok=1
+    "$MICROWAF" bench "${COMMON[@]}" "$@" --markdown --json-file "$WORK/$name.json" \
+        >"$WORK/$name.md" 2>"$WORK/$name.err" || ok=0
+    sed 's/^/  /' "$WORK/$name.err" >&2
+    if [ "$ok" = 0 ]; then
+        { echo "Run failed:"; echo; echo '```'; tail -n 5 "$WORK/$name.err"; echo '```'; } >"$WORK/$name.md"
         rm -f "$WORK/$name.json"
     fi
 }
