@@ -133,3 +133,38 @@ fn bench_rejects_a_missing_filter_file() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("filter.wasm"), "{stderr}");
 }
+
+#[test]
+fn bench_reports_a_filter_the_proxy_cannot_load_with_its_log() {
+    let dir = std::env::temp_dir().join(format!("microwaf-bench-badwasm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("garbage.wasm");
+    std::fs::write(&bad, b"this is not a wasm module").unwrap();
+    let out = Command::new(microwaf())
+        .args([
+            "bench",
+            "--duration",
+            "1s",
+            "--rounds",
+            "1",
+            "--connections",
+            "1",
+        ])
+        .arg("--wasm")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the proxy (filters) exited"),
+        "names the child and says it exited:\n{stderr}"
+    );
+    // The child's own error names the plugin of the generated configuration.
+    let log = stderr.split("its log:").nth(1).unwrap_or_default();
+    assert!(
+        log.contains("filter0"),
+        "includes the child's log:\n{stderr}"
+    );
+}
