@@ -7,6 +7,7 @@
 pub mod access_log;
 pub mod admin;
 pub mod app;
+pub mod bench;
 pub mod build;
 pub mod config;
 pub mod conn;

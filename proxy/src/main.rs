@@ -29,6 +29,8 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Scan files, directories, stdin or HAR archives for sensitive data with the MicroWAF engine.
     Scan(cmd::scan::ScanArgs),
+    /// Measure requests/s, latency, CPU and memory of the proxy with and without filters.
+    Bench(cmd::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +42,6 @@ fn main() -> ExitCode {
         Command::Compile(a) => cmd::compile::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Scan(a) => cmd::scan::run(a),
+        Command::Bench(args) => cmd::bench::run(args),
     }
 }

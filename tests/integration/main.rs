@@ -6,3 +6,4 @@ mod microwaf;
 mod proxy;
 mod runtime;
 mod status_table;
+mod bench;

@@ -1,5 +1,6 @@
 //! Subcommands of the `microwaf` binary. Each module owns its clap `Args` and a `run` function.
 
+pub mod bench;
 pub mod demo;
 pub mod scan;
 pub mod serve;
