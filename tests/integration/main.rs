@@ -1,9 +1,9 @@
 //! One integration-test binary; a module per area.
 
+mod bench;
 mod config;
 mod fixtures;
 mod microwaf;
 mod proxy;
 mod runtime;
 mod status_table;
-mod bench;

@@ -1,12 +1,12 @@
 //! Subcommands of the `microwaf` binary. Each module owns its clap `Args` and a `run` function.
 
 pub mod bench;
-pub mod demo;
-pub mod scan;
-pub mod serve;
 pub mod compile;
+pub mod demo;
 pub mod run;
 mod run_http;
+pub mod scan;
+pub mod serve;
 
 /// Logs go to stderr so stdout stays machine-readable (`run`, `scan` print results there).
 pub fn init_logging() {
