@@ -20,7 +20,7 @@
 //! let (applied_tx, applied_rx) = tokio::sync::watch::channel(cfg.clone());
 //! let ready = admin::Readiness::default();
 //! let reg = registry.clone();
-//! let state = admin::AdminState::from_watch(applied_rx, ready.clone())
+//! let state = admin::AdminState::new(applied_rx, ready.clone())
 //!     .with_registry_fn(Arc::new(move |out: &mut String| {
 //!         prometheus_client::encoding::text::encode(out, &reg.lock().unwrap())
 //!     }))
@@ -87,7 +87,8 @@ impl Readiness {
 }
 
 /// What the admin server reads: closures, so the proxy keeps its state however it likes
-/// (a `Mutex`, a `watch` channel…). Build with [`AdminState::new`] and the `with_*` methods.
+/// (a `watch` channel, a `Mutex`…). Build with [`AdminState::new`] or
+/// [`AdminState::from_fn`] and the `with_*` methods.
 #[derive(Clone)]
 pub struct AdminState {
     /// The applied configuration: `/config_dump` prints it and `/metrics` uses its
@@ -100,7 +101,13 @@ pub struct AdminState {
 }
 
 impl AdminState {
-    pub fn new(config: ConfigFn, ready: Readiness) -> AdminState {
+    /// Follows the applied configurations sent on a `watch` channel.
+    pub fn new(config: watch::Receiver<Arc<Config>>, ready: Readiness) -> AdminState {
+        Self::from_fn(Arc::new(move || config.borrow().clone()), ready)
+    }
+
+    /// Reads the applied configuration through `config` (e.g. from behind a lock).
+    pub fn from_fn(config: ConfigFn, ready: Readiness) -> AdminState {
         AdminState {
             config,
             ready,
@@ -108,11 +115,6 @@ impl AdminState {
             filter_metrics: None,
             log_level: None,
         }
-    }
-
-    /// Follows the configurations sent on a `watch` channel.
-    pub fn from_watch(config: watch::Receiver<Arc<Config>>, ready: Readiness) -> AdminState {
-        Self::new(Arc::new(move || config.borrow().clone()), ready)
     }
 
     /// Serves a registry that no longer changes shape.

@@ -48,7 +48,7 @@ async fn readiness_follows_the_flag_and_health_is_always_ok() {
     let ready = Readiness::default();
     let handle = admin::spawn(
         "127.0.0.1:0".parse().unwrap(),
-        AdminState::from_watch(rx, ready.clone()),
+        AdminState::new(rx, ready.clone()),
     )
     .unwrap();
     let addr = handle.local_addr();
@@ -100,7 +100,7 @@ async fn metrics_combine_registry_and_tagged_filter_metrics() {
             },
         ]
     });
-    let state = AdminState::from_watch(rx, Readiness::default())
+    let state = AdminState::new(rx, Readiness::default())
         .with_registry(Arc::new(registry))
         .with_filter_metrics(hook);
     let handle = admin::spawn("127.0.0.1:0".parse().unwrap(), state).unwrap();
@@ -157,7 +157,7 @@ static_resources:
     let (_tx, rx) = watch::channel(Arc::new(cfg));
     let handle = admin::spawn(
         "127.0.0.1:0".parse().unwrap(),
-        AdminState::from_watch(rx, Readiness::default()),
+        AdminState::new(rx, Readiness::default()),
     )
     .unwrap();
     let (status, ctype, body) = call(handle.local_addr(), "GET", "/config_dump").await;
@@ -180,7 +180,7 @@ async fn logging_level_changes_through_the_hook() {
         record.lock().unwrap().push(level.to_owned());
         Ok(())
     });
-    let state = AdminState::from_watch(rx, Readiness::default()).with_log_level(hook);
+    let state = AdminState::new(rx, Readiness::default()).with_log_level(hook);
     let handle = admin::spawn("127.0.0.1:0".parse().unwrap(), state).unwrap();
     let addr = handle.local_addr();
     assert_eq!(call(addr, "POST", "/logging?level=debug").await.0, 200);
@@ -205,7 +205,7 @@ fn bind_conflict_is_an_error() {
     let (_tx, rx) = watch::channel(Arc::new(example_config()));
     let err = admin::spawn(
         taken.local_addr().unwrap(),
-        AdminState::from_watch(rx, Readiness::default()),
+        AdminState::new(rx, Readiness::default()),
     )
     .err()
     .unwrap();
@@ -223,7 +223,7 @@ async fn closures_over_locked_state() {
     let registry = Arc::new(Mutex::new(Registry::default()));
     let config = Arc::new(Mutex::new(Arc::new(example_config())));
     let (reg, cfg) = (registry.clone(), config.clone());
-    let state = AdminState::new(
+    let state = AdminState::from_fn(
         Arc::new(move || cfg.lock().unwrap().clone()),
         Readiness::default(),
     )
