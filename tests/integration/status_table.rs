@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use bytes::{Bytes, BytesMut};
 use microwaf_runtime::{
     CalloutReply, Decision, Embedder, GrpcCalloutRequest, HttpCalloutRequest, LogLevel, NoEvents,
-    PluginConfig, PropertySource, Runtime, RuntimeConfig, Status, WasmSource,
+    PluginConfig, PropertySource, Runtime, RuntimeConfig, Status, Value, WasmSource,
 };
 
 /// `phase label expected hostcall args…`. Phases: `configure` (root context), `req_headers`,
@@ -180,8 +180,8 @@ impl Embedder for Recorder {
 struct RequestProps;
 
 impl PropertySource for RequestProps {
-    fn property(&self, path: &[&[u8]]) -> Option<Bytes> {
-        (path == [&b"request"[..], &b"path"[..]]).then(|| Bytes::from_static(b"/"))
+    fn attribute(&self, name: &str) -> Option<Value> {
+        (name == "request.path").then(|| Value::Str("/".to_owned()))
     }
 }
 

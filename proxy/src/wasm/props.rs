@@ -4,12 +4,11 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::config::NodeInfo;
 use crate::http::filter::{LogInfo, RequestHead, ResponseHead, StreamInfo};
-use microwaf_runtime::PropertySource;
+use microwaf_runtime::{PropertySource, Value};
 
 /// What is known about the stream so far; updated by the filter before each phase.
 pub struct StreamProps {
@@ -47,115 +46,105 @@ impl StreamProps {
     }
 }
 
-fn s(v: impl AsRef<str>) -> Option<Bytes> {
-    Some(Bytes::copy_from_slice(v.as_ref().as_bytes()))
+fn s(v: impl AsRef<str>) -> Option<Value> {
+    Some(Value::Str(v.as_ref().to_owned()))
 }
 
-fn int(v: i64) -> Option<Bytes> {
-    Some(Bytes::copy_from_slice(&v.to_le_bytes()))
+fn int(v: i64) -> Option<Value> {
+    Some(Value::Int(v))
 }
 
-fn boolean(v: bool) -> Option<Bytes> {
-    Some(Bytes::copy_from_slice(&[v as u8]))
+fn map(h: &http::HeaderMap) -> Option<Value> {
+    Some(Value::Map(
+        h.iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    Value::Str(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+                )
+            })
+            .collect(),
+    ))
 }
 
-fn map(h: &http::HeaderMap) -> Option<Bytes> {
-    let pairs: Vec<(&[u8], &[u8])> = h
-        .iter()
-        .map(|(k, v)| (k.as_str().as_bytes(), v.as_bytes()))
-        .collect();
-    microwaf_abi::pairs::encode(&pairs).ok().map(Bytes::from)
-}
-
-/// Walks a JSON value by path segments: strings raw, integers 8-byte LE, bools 1 byte, other
-/// values as JSON text.
-fn json(mut v: &serde_json::Value, path: &[&[u8]]) -> Option<Bytes> {
-    for seg in path {
-        let key = std::str::from_utf8(seg).ok()?;
-        v = v.get(key)?;
-    }
+/// JSON (metadata) as a typed value: objects become maps, so the runtime walks into them.
+fn json(v: &serde_json::Value) -> Value {
     match v {
-        serde_json::Value::String(t) => s(t),
-        serde_json::Value::Bool(b) => boolean(*b),
-        serde_json::Value::Number(n) if n.is_i64() => int(n.as_i64()?),
-        other => s(other.to_string()),
+        serde_json::Value::String(t) => Value::Str(t.clone()),
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Double(n.as_f64().unwrap_or_default()),
+        },
+        serde_json::Value::Object(o) => {
+            Value::Map(o.iter().map(|(k, v)| (k.clone(), json(v))).collect())
+        }
+        other => Value::Str(other.to_string()),
     }
 }
 
-fn metadata(m: &crate::config::Metadata, path: &[&[u8]]) -> Option<Bytes> {
+/// Envoy nests metadata as `filter_metadata.<ns>.<key>`; both that and `<ns>.<key>` resolve.
+fn metadata(m: &crate::config::Metadata) -> Option<Value> {
     let v = serde_json::to_value(m).ok()?;
-    // Envoy nests it as `metadata.filter_metadata.<ns>.<key>`; accept both forms.
-    match path {
-        [b"filter_metadata", rest @ ..] => json(&v, rest),
-        rest => json(&v, rest),
-    }
+    let inner = json(&v);
+    let Value::Map(mut entries) = inner else {
+        return Some(inner);
+    };
+    entries.push(("filter_metadata".to_owned(), Value::Map(entries.clone())));
+    Some(Value::Map(entries))
 }
 
 impl PropertySource for StreamProps {
-    fn property(&self, path: &[&[u8]]) -> Option<Bytes> {
-        let path = match path {
-            [b"xds", rest @ ..] => rest,
-            p => p,
-        };
+    fn attribute(&self, name: &str) -> Option<Value> {
         let d = self.dynamic.lock();
         let conn = &self.info.conn;
         let tls = conn.tls.as_ref();
         let peer = tls.and_then(|t| t.peer.as_ref());
-        match path {
-            [b"request", b"path"] => s(&d.request.as_ref()?.path),
-            [b"request", b"url_path"] => {
+        match name {
+            "request.path" => s(&d.request.as_ref()?.path),
+            "request.url_path" => {
                 let p = &d.request.as_ref()?.path;
                 s(p.split('?').next().unwrap_or(p))
             }
-            [b"request", b"host"] => s(&d.request.as_ref()?.authority),
-            [b"request", b"method"] => s(d.request.as_ref()?.method.as_str()),
-            [b"request", b"scheme"] => s(&d.request.as_ref()?.scheme),
-            [b"request", b"id"] => s(&self.info.request_id),
-            [b"request", b"headers"] => map(&d.request.as_ref()?.headers),
-            [b"request", b"headers", name] => {
-                let v = d
-                    .request
-                    .as_ref()?
-                    .headers
-                    .get(std::str::from_utf8(name).ok()?)?;
-                Some(Bytes::copy_from_slice(v.as_bytes()))
+            "request.query" => {
+                let p = &d.request.as_ref()?.path;
+                s(p.split_once('?').map_or("", |(_, q)| q))
             }
-            [b"response", b"code"] => int(d.response.as_ref()?.status.as_u16() as i64),
-            [b"response", b"headers"] => map(&d.response.as_ref()?.headers),
-            [b"response", b"headers", name] => {
-                let v = d
-                    .response
-                    .as_ref()?
-                    .headers
-                    .get(std::str::from_utf8(name).ok()?)?;
-                Some(Bytes::copy_from_slice(v.as_bytes()))
-            }
-            [b"response", b"code_details"] => s(&d.log.as_ref()?.reason),
-            [b"response", b"flags"] => s(d.log.as_ref()?.flags.join(",")),
-            [b"source", b"address"] => s(conn.peer.to_string()),
-            [b"source", b"port"] => int(conn.peer.port() as i64),
-            [b"source", b"principal"] => s(peer?.spiffe_id()?),
-            [b"destination", b"address"] => s(conn.local.to_string()),
-            [b"destination", b"port"] => int(conn.local.port() as i64),
-            [b"connection", b"id"] => int(conn.id as i64),
-            [b"connection", b"mtls"] => boolean(peer.is_some()),
-            [b"connection", b"requested_server_name"] => s(tls?.sni.as_ref()?),
-            [b"connection", b"tls_version"] => s(&tls?.version),
-            [b"connection", b"uri_san_peer_certificate"] => s(peer?.uri_sans.first()?),
-            [b"connection", b"dns_san_peer_certificate"] => s(peer?.dns_sans.first()?),
-            [b"connection", b"subject_peer_certificate"] => s(&peer?.subject),
-            [b"connection", b"sha256_peer_certificate_digest"] => s(&peer?.sha256),
-            [b"route_name"] => s(self.info.route_name.as_ref()?),
-            [b"cluster_name"] | [b"upstream", b"cluster_name"] => s(self.info.cluster.as_ref()?),
-            [b"listener_name"] => s(&*conn.listener),
-            [b"route_metadata", rest @ ..] => metadata(&self.info.route_metadata, rest),
-            [b"cluster_metadata", rest @ ..] => metadata(&self.info.cluster_metadata, rest),
-            [b"upstream", b"address"] => s(d.log.as_ref()?.upstream?.to_string()),
-            [b"node", b"id"] => s(&self.node.id),
-            [b"node", b"cluster"] => s(&self.node.cluster),
-            [b"node", b"metadata", rest @ ..] => {
-                json(&serde_json::Value::Object(self.node.metadata.clone()), rest)
-            }
+            "request.host" => s(&d.request.as_ref()?.authority),
+            "request.method" => s(d.request.as_ref()?.method.as_str()),
+            "request.scheme" => s(&d.request.as_ref()?.scheme),
+            "request.id" => s(&self.info.request_id),
+            "request.headers" => map(&d.request.as_ref()?.headers),
+            "response.code" => int(d.response.as_ref()?.status.as_u16() as i64),
+            "response.headers" => map(&d.response.as_ref()?.headers),
+            "response.code_details" => s(&d.log.as_ref()?.reason),
+            "source.address" => s(conn.peer.to_string()),
+            "source.port" => int(conn.peer.port() as i64),
+            "source.principal" => s(peer?.spiffe_id()?),
+            "destination.address" => s(conn.local.to_string()),
+            "destination.port" => int(conn.local.port() as i64),
+            "connection.id" => Some(Value::Uint(conn.id)),
+            "connection.mtls" => Some(Value::Bool(peer.is_some())),
+            "connection.requested_server_name" => s(tls?.sni.as_ref()?),
+            "connection.tls_version" => s(&tls?.version),
+            "connection.uri_san_peer_certificate" => s(peer?.uri_sans.first()?),
+            "connection.dns_san_peer_certificate" => s(peer?.dns_sans.first()?),
+            "connection.subject_peer_certificate" => s(&peer?.subject),
+            "connection.sha256_peer_certificate_digest" => s(&peer?.sha256),
+            "xds.route_name" => s(self.info.route_name.as_ref()?),
+            "xds.cluster_name" => s(self.info.cluster.as_ref()?),
+            "xds.listener_name" | "listener_name" => s(&*conn.listener),
+            "xds.route_metadata" => metadata(&self.info.route_metadata),
+            "xds.cluster_metadata" => metadata(&self.info.cluster_metadata),
+            "upstream.address" => s(d.log.as_ref()?.upstream?.to_string()),
+            "xds.node" => Some(Value::Map(vec![
+                ("id".to_owned(), Value::Str(self.node.id.clone())),
+                ("cluster".to_owned(), Value::Str(self.node.cluster.clone())),
+                (
+                    "metadata".to_owned(),
+                    json(&serde_json::Value::Object(self.node.metadata.clone())),
+                ),
+            ])),
             _ => None,
         }
     }
