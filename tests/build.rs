@@ -121,7 +121,9 @@ fn run(mut cmd: Command, what: &str) -> Vec<u8> {
     output.stdout
 }
 
-/// The library names (as the `.wasm` files are named) of the workspace's cdylib targets.
+/// The library names (as the `.wasm` files are named) of the workspace's cdylib targets that
+/// are proxy-wasm modules. A crate that is not (the engine probe) opts out with
+/// `[package.metadata.microwaf] proxy_wasm = false`; it is still built.
 fn cdylib_names(cargo: &std::ffi::OsStr, filters: &Path) -> Vec<String> {
     let mut cmd = nested_cargo(cargo, filters);
     cmd.args(["metadata", "--format-version", "1", "--no-deps", "--locked"]);
@@ -130,6 +132,9 @@ fn cdylib_names(cargo: &std::ffi::OsStr, filters: &Path) -> Vec<String> {
         serde_json::from_slice(&stdout).expect("cargo metadata prints JSON");
     let mut names = Vec::new();
     for package in metadata["packages"].as_array().into_iter().flatten() {
+        if package["metadata"]["microwaf"]["proxy_wasm"] == serde_json::Value::Bool(false) {
+            continue;
+        }
         for target in package["targets"].as_array().into_iter().flatten() {
             let is_cdylib = target["crate_types"]
                 .as_array()

@@ -126,14 +126,6 @@ const RUNTIME_GAPS: &[(&str, &str)] = &[
         "proxy_done without a pending on_done is NotFound (WasmBase::done)",
     ),
     (
-        "set_property_root",
-        "the root context has no stream info: NotFound",
-    ),
-    (
-        "foreign_compress",
-        "call_foreign_function is not wired to microwaf_runtime::foreign yet",
-    ),
-    (
         "continue_upstream",
         "continue_stream(Upstream) is Unimplemented in Envoy",
     ),

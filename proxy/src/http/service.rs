@@ -386,17 +386,18 @@ impl HttpService {
             body,
             done.upstream_bytes.clone(),
         );
-        if !grpc {
-            match p.first.await {
-                Ok(First::Started { complete: Some(n) }) => {
-                    parts
-                        .headers
-                        .insert(header::CONTENT_LENGTH, HeaderValue::from(n));
-                }
-                Ok(First::Started { complete: None }) => {}
-                Ok(First::Stopped(s)) => return Err(s),
-                Err(_) => return Err(Stop::Reset),
+        // Headers go out only once the first body chunk has passed every filter, so a filter
+        // that holds the body and then replies locally (a WAF block, also on gRPC) replaces the
+        // whole response instead of resetting a stream whose headers were already sent.
+        match p.first.await {
+            Ok(First::Started { complete: Some(n) }) if !grpc => {
+                parts
+                    .headers
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(n));
             }
+            Ok(First::Started { .. }) => {}
+            Ok(First::Stopped(s)) => return Err(s),
+            Err(_) => return Err(Stop::Reset),
         }
         Ok(Response::from_parts(parts, boxed(p.body)))
     }

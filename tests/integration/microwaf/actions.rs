@@ -82,7 +82,8 @@ async fn grpc_leak_is_blocked_with_permission_denied() {
 
 #[tokio::test]
 async fn an_attack_in_the_request_is_blocked_before_the_upstream_sees_it() {
-    let (app, up) = start_with("{}").await;
+    let policy = "defaults:\n  attacks:\n    enabled: true\n    action: block";
+    let (app, up) = start_with(policy).await;
     let attack = "/search?q=1%27%20OR%20%271%27%3D%271";
     let r = send(addr(&app), false, get("svc", attack, false)).await;
     assert_eq!(r.status, 403);
