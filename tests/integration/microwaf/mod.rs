@@ -4,6 +4,7 @@
 mod upstream;
 
 mod actions;
+mod native_wasm;
 mod visibility;
 
 use std::net::SocketAddr;
