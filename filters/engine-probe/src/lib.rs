@@ -4,8 +4,10 @@
 //!
 //! Exports: `probe_alloc(len) -> ptr`, `probe_configure(ptr, len) -> 0 | 1`,
 //! `probe_scan(ct_ptr, ct_len, body_ptr, body_len) -> u64` (`ptr << 32 | len` of JSON lines,
-//! one per finding: `{"category","start","end","path"}`), `probe_count(ct_ptr, ct_len,
-//! body_ptr, body_len) -> u32` (findings only, for benchmarks).
+//! one per finding: `{"category","start","end","path"}`), `probe_scan_mode(mode, ct_ptr,
+//! ct_len, body_ptr, body_len) -> u64` (the same for a [`ScanMode`]: 0 sensitive, 1 attacks,
+//! 2 both), `probe_count(ct_ptr, ct_len, body_ptr, body_len) -> u32` (findings only, for
+//! benchmarks).
 
 use std::sync::{Arc, Mutex};
 
@@ -52,17 +54,22 @@ pub unsafe extern "C" fn probe_configure(ptr: *const u8, len: u32) -> u32 {
 }
 
 fn run(ct: &[u8], body: &[u8]) -> Vec<Match> {
+    run_in(ScanMode::Sensitive, ct, body)
+}
+
+fn run_in(mode: ScanMode, ct: &[u8], body: &[u8]) -> Vec<Match> {
+    // Built once: the default policy's detector is what a benchmark must not re-measure.
     let inspector = INSPECTOR
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .clone()
-        .unwrap_or_else(|| Inspector::from_config(b"").expect("default policy"));
+        .get_or_insert_with(|| Inspector::from_config(b"").expect("default policy"))
+        .clone();
     let ct = std::str::from_utf8(ct).ok().filter(|s| !s.is_empty());
     let info = ContentInfo {
         content_type: ct,
         ..ContentInfo::default()
     };
-    match inspector.body(&info, ScanMode::Sensitive) {
+    match inspector.body(&info, mode) {
         Ok(mut scan) => {
             scan.push(body);
             scan.finish();
@@ -79,10 +86,32 @@ fn run(ct: &[u8], body: &[u8]) -> Vec<Match> {
 #[no_mangle]
 pub unsafe extern "C" fn probe_scan(ct: *const u8, ct_len: u32, body: *const u8, len: u32) -> u64 {
     // SAFETY: forwarded from the caller.
+    unsafe { probe_scan_mode(0, ct, ct_len, body, len) }
+}
+
+/// Scans a body in `mode` (0 sensitive, 1 attacks, 2 both; anything else = sensitive);
+/// returns the findings as JSON lines (`ptr << 32 | len`).
+///
+/// # Safety
+/// See [`bytes`].
+#[no_mangle]
+pub unsafe extern "C" fn probe_scan_mode(
+    mode: u32,
+    ct: *const u8,
+    ct_len: u32,
+    body: *const u8,
+    len: u32,
+) -> u64 {
+    // SAFETY: forwarded from the caller.
     let (ct, body) = unsafe { (bytes(ct, ct_len), bytes(body, len)) };
+    let mode = match mode {
+        1 => ScanMode::Attacks,
+        2 => ScanMode::Both,
+        _ => ScanMode::Sensitive,
+    };
     let mut out = OUTPUT.lock().unwrap_or_else(|e| e.into_inner());
     out.clear();
-    for m in run(ct, body) {
+    for m in run_in(mode, ct, body) {
         let line = serde_json::json!({
             "category": m.category, "start": m.range.start, "end": m.range.end, "path": m.path,
         });

@@ -1,8 +1,13 @@
 //! Detector throughput on realistic JSON API responses, 4 KiB and 64 KiB, clean and with
-//! sensitive data sprinkled in, all built-ins on. `cargo bench -p microwaf-engine --bench detect`.
+//! sensitive data sprinkled in, all built-ins on: the raw detector (`scan_raw`) and the full
+//! inspection pipeline the filter runs per body (JSON parser, key context, detection,
+//! dedup: `Inspector::body`). `cargo bench -p microwaf-engine --bench detect`. The same
+//! pipeline inside Wasmtime is `benches/benches/engine.rs` in the top-level workspace.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use microwaf_engine::detect::{Detector, FieldContext};
+use microwaf_engine::formats::ContentInfo;
+use microwaf_engine::inspect::{Inspector, ScanMode};
 use std::hint::black_box;
 
 /// One order-like record; `leak` adds a card, an SSN, an e-mail and a token.
@@ -40,6 +45,11 @@ fn body(size: usize, leak: bool) -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let det = Detector::builtin();
+    let inspector = Inspector::from_config(b"").expect("default policy");
+    let json = ContentInfo {
+        content_type: Some("application/json"),
+        ..ContentInfo::default()
+    };
     let mut g = c.benchmark_group("detect");
     for size in [4096, 65536] {
         for (name, leak) in [("clean", false), ("leaky", true)] {
@@ -54,6 +64,20 @@ fn bench(c: &mut Criterion) {
                         out.clear();
                         det.scan_raw(black_box(buf), &mut out);
                         black_box(out.len())
+                    })
+                },
+            );
+            g.bench_with_input(
+                BenchmarkId::new(format!("inspect_json/{name}"), size),
+                &buf,
+                |b, buf| {
+                    b.iter(|| {
+                        let mut scan = inspector
+                            .body(&json, ScanMode::Sensitive)
+                            .expect("JSON is inspectable");
+                        scan.push(black_box(buf));
+                        scan.finish();
+                        black_box(scan.matches().len())
                     })
                 },
             );

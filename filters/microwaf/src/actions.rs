@@ -36,10 +36,10 @@ pub fn block_headers(b: &BlockResponseDoc) -> Vec<(&str, &str)> {
 }
 
 /// Why a body could not be redacted; the caller applies the policy's fallback.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum RedactError {
     /// Brotli cannot be re-encoded by the filter, and compressed gRPC frames cannot be
-    /// rewritten in place.
+    /// rewritten in place (their findings are located only to the frame, not the field).
     Unsupported(&'static str),
     Decode(FormatError),
 }
@@ -72,6 +72,11 @@ pub fn redact_body(
             _ => None,
         })
         .collect();
+    if matches!(format, Format::Grpc) && !shifted.is_empty() && has_compressed_frame(body) {
+        // Masks inside a compressed message point at its frame header: rewriting them in
+        // place would corrupt the frame and leave the compressed leak readable.
+        return Err(RedactError::Unsupported("compressed gRPC frames"));
+    }
     let format = RedactFormat::from(format);
     match encoding {
         None | Some(Encoding::Identity) => Ok(redact(body, format, &shifted)),
@@ -92,6 +97,22 @@ pub fn redact_body(
     }
 }
 
+/// Whether any whole frame of a gRPC body has the compressed flag (bit 0) set.
+fn has_compressed_frame(body: &[u8]) -> bool {
+    let mut rest = body;
+    while rest.len() >= 5 {
+        if rest[0] & 1 == 1 {
+            return true;
+        }
+        let len = u32::from_be_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
+        match rest.get(5..).and_then(|r| r.get(len..)) {
+            Some(next) => rest = next,
+            None => return false,
+        }
+    }
+    false
+}
+
 fn encode(enc: Encoding, data: &[u8]) -> Vec<u8> {
     let level = flate2::Compression::fast();
     let out = match enc {
@@ -106,4 +127,42 @@ fn encode(enc: Encoding, data: &[u8]) -> Vec<u8> {
     };
     // Writing into a Vec cannot fail.
     out.unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(compressed: bool, msg: &[u8]) -> Vec<u8> {
+        let mut f = vec![u8::from(compressed)];
+        f.extend_from_slice(&(msg.len() as u32).to_be_bytes());
+        f.extend_from_slice(msg);
+        f
+    }
+
+    fn message(text: &str) -> Vec<u8> {
+        let mut m = vec![0x0a, text.len() as u8];
+        m.extend_from_slice(text.as_bytes());
+        m
+    }
+
+    #[test]
+    fn compressed_grpc_frames_are_refused_not_corrupted() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&message("card 4539578763621486")).unwrap();
+        let body = [
+            frame(false, &message("ok")),
+            frame(true, &gz.finish().unwrap()),
+        ]
+        .concat();
+        let masks = [Mask::Token(9)];
+        let limits = Limits::default();
+        let r = redact_body(&body, &Format::Grpc, None, &masks, 0, &limits);
+        assert_eq!(r, Err(RedactError::Unsupported("compressed gRPC frames")));
+        // Uncompressed frames are masked in place, length kept.
+        let plain = frame(false, &message("card 4539578763621486"));
+        let out = redact_body(&plain, &Format::Grpc, None, &[Mask::Token(5)], 0, &limits).unwrap();
+        assert_eq!(out.len(), plain.len());
+        assert!(!String::from_utf8_lossy(&out).contains("4539578763621486"));
+    }
 }

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Request;
 
-use super::upstream::CLEAN_JSON;
+use super::upstream::{body_of, CLEAN_JSON};
 use super::{start_with, CARD, SSN};
 use crate::proxy::harness::{addr, get, send};
 
@@ -114,4 +114,29 @@ async fn a_token_over_its_rate_limit_is_blocked() {
     // Another token has its own allowance.
     let r = send(addr(&app), false, req("tok-b")).await;
     assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn clean_gzip_grpc_and_html_bodies_pass_byte_identical() {
+    for policy in [REDACT, BLOCK, "{}"] {
+        let (app, _up) = start_with(policy).await;
+        for path in ["/clean.json.gz", "/clean.html"] {
+            for h2 in [false, true] {
+                let r = send(addr(&app), h2, get("svc", path, h2)).await;
+                assert_eq!(r.status, 200, "{policy} {path}");
+                let want = body_of(path).unwrap();
+                assert_eq!(r.body, Bytes::from(want), "{policy} {path} h2={h2}");
+            }
+        }
+        let path = "/shop.Clean/Get";
+        let req = Request::post(format!("http://svc{path}"))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(Full::new(Bytes::from_static(&[0, 0, 0, 0, 0])))
+            .unwrap();
+        let r = send(addr(&app), true, req).await;
+        assert_eq!(r.body, Bytes::from(body_of(path).unwrap()), "{policy}");
+        let status = r.trailers.as_ref().and_then(|t| t.get("grpc-status"));
+        assert_eq!(status.map(|v| v.to_str().unwrap()), Some("0"), "{policy}");
+    }
 }

@@ -1,7 +1,8 @@
 //! The engine compiled to wasm finds exactly what the native engine finds, on the whole
 //! detection corpus (`filters/engine/corpus`), through the same inspection pipeline the filter
-//! uses. The wasm side is `filters/engine-probe` (the engine behind a minimal ABI, built for
-//! `wasm32-unknown-unknown` so it needs no imports).
+//! uses, in every scan mode (sensitive data, attacks, both). The wasm side is
+//! `filters/engine-probe` (the engine behind a minimal ABI, built for `wasm32-unknown-unknown`
+//! so it needs no imports).
 
 use std::path::PathBuf;
 
@@ -43,12 +44,19 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
     out
 }
 
-fn native(ct: &str, body: &[u8], inspector: &std::sync::Arc<Inspector>) -> String {
+/// The scan modes with the probe's numbering.
+const MODES: [(ScanMode, u32); 3] = [
+    (ScanMode::Sensitive, 0),
+    (ScanMode::Attacks, 1),
+    (ScanMode::Both, 2),
+];
+
+fn native(mode: ScanMode, ct: &str, body: &[u8], inspector: &std::sync::Arc<Inspector>) -> String {
     let info = ContentInfo {
         content_type: Some(ct),
         ..ContentInfo::default()
     };
-    let mut scan = inspector.body(&info, ScanMode::Sensitive).unwrap();
+    let mut scan = inspector.body(&info, mode).unwrap();
     scan.push(body);
     scan.finish();
     let mut out = String::new();
@@ -66,7 +74,7 @@ struct Probe {
     store: Store<()>,
     memory: wasmtime::Memory,
     alloc: TypedFunc<u32, u32>,
-    scan: TypedFunc<(u32, u32, u32, u32), u64>,
+    scan: TypedFunc<(u32, u32, u32, u32, u32), u64>,
 }
 
 impl Probe {
@@ -77,7 +85,9 @@ impl Probe {
         let instance = Instance::new(&mut store, &module, &[]).unwrap();
         let memory = instance.get_memory(&mut store, "memory").unwrap();
         let alloc = instance.get_typed_func(&mut store, "probe_alloc").unwrap();
-        let scan = instance.get_typed_func(&mut store, "probe_scan").unwrap();
+        let scan = instance
+            .get_typed_func(&mut store, "probe_scan_mode")
+            .unwrap();
         Probe {
             store,
             memory,
@@ -97,13 +107,11 @@ impl Probe {
         ptr
     }
 
-    fn scan(&mut self, ct: &str, body: &[u8]) -> String {
+    fn scan(&mut self, mode: u32, ct: &str, body: &[u8]) -> String {
         let c = self.put(ct.as_bytes());
         let b = self.put(body);
-        let packed = self
-            .scan
-            .call(&mut self.store, (c, ct.len() as u32, b, body.len() as u32))
-            .unwrap();
+        let args = (mode, c, ct.len() as u32, b, body.len() as u32);
+        let packed = self.scan.call(&mut self.store, args).unwrap();
         let (ptr, len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
         let mut out = vec![0u8; len];
         self.memory.read(&self.store, ptr, &mut out).unwrap();
@@ -117,15 +125,113 @@ fn wasm_and_native_engines_report_identical_findings_on_the_corpus() {
     let mut probe = Probe::new();
     let cases = cases();
     assert!(cases.len() > 400, "corpus too small: {}", cases.len());
-    let mut findings = 0;
-    for (ct, body) in &cases {
-        let want = native(ct, body, &inspector);
-        let got = probe.scan(ct, body);
-        assert_eq!(got, want, "{ct}: {}", String::from_utf8_lossy(body));
-        findings += want.lines().count();
+    for (mode, id) in MODES {
+        let mut findings = 0;
+        let mut attacks = 0;
+        for (ct, body) in &cases {
+            let want = native(mode, ct, body, &inspector);
+            let got = probe.scan(id, ct, body);
+            assert_eq!(
+                got,
+                want,
+                "{mode:?} {ct}: {}",
+                String::from_utf8_lossy(body)
+            );
+            findings += want.lines().count();
+            attacks += want.lines().filter(|l| is_attack(l)).count();
+        }
+        // Each mode must actually find what it is for, or the comparison proves nothing.
+        match mode {
+            ScanMode::Sensitive => assert!(findings > 300 && attacks == 0, "{findings}/{attacks}"),
+            ScanMode::Attacks => {
+                assert!(attacks > 40 && attacks == findings, "{findings}/{attacks}")
+            }
+            ScanMode::Both => assert!(attacks > 40 && findings > 340, "{findings}/{attacks}"),
+        }
     }
-    assert!(
-        findings > 300,
-        "only {findings} findings: is the corpus scanned at all?"
-    );
+}
+
+fn is_attack(line: &str) -> bool {
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    let c = v["category"].as_str().unwrap();
+    [
+        "sql_injection",
+        "xss",
+        "path_traversal",
+        "command_injection",
+        "ssrf",
+        "jndi_injection",
+    ]
+    .contains(&c)
+}
+
+/// The real filter (`wasm32-wasip1`, proxy-wasm SDK, in the runtime) reports, per corpus case,
+/// the same (category, path, value) findings as the native engine: its finding events carry
+/// raw values under `report: {values: raw}`.
+#[test]
+fn the_real_wasip1_filter_reports_what_the_native_engine_finds() {
+    use microwaf_runtime::{NoEvents, NoProperties, PluginConfig, Runtime, RuntimeConfig};
+    use std::sync::Arc;
+
+    let policy = "report:\n  values: raw\nvisibility:\n  finding_events: true\n";
+    let inspector = Inspector::from_config(policy.as_bytes()).unwrap();
+    let rt = Runtime::new(RuntimeConfig::default()).unwrap();
+    let wasm = fixtures::wasm("microwaf_filter", Target::Wasip1);
+    let mut cfg = PluginConfig::new("microwaf", microwaf_runtime::WasmSource::Path(wasm.clone()));
+    cfg.plugin_config = bytes::Bytes::from_static(policy.as_bytes());
+    cfg.vm_count = Some(1);
+    let logs = Arc::new(super::events::Logs::default());
+    let plugin = rt.load_plugin(cfg, logs.clone()).expect("filter loads");
+    let (props, events) = (Arc::new(NoProperties), Arc::new(NoEvents));
+    let mut compared = 0;
+    for (ct, body) in cases() {
+        let info = ContentInfo {
+            content_type: Some(ct),
+            ..ContentInfo::default()
+        };
+        let mut scan = inspector.body(&info, ScanMode::Sensitive).unwrap();
+        scan.push(&body);
+        scan.finish();
+        let mut want: Vec<(String, String, String)> = scan
+            .take_matches()
+            .into_iter()
+            .map(|m| (m.category, m.path, m.value))
+            .collect();
+        want.sort();
+
+        logs.0.lock().clear();
+        let mut s = plugin.http_stream(props.clone(), events.clone());
+        let mut req = super::events::pairs(&[
+            (":method", "GET"),
+            (":path", "/corpus"),
+            (":authority", "svc"),
+        ]);
+        s.on_request_headers(&mut req, true);
+        let len = body.len().to_string();
+        let mut resp = super::events::pairs(&[
+            (":status", "200"),
+            ("content-type", ct),
+            ("content-length", &len),
+        ]);
+        s.on_response_headers(&mut resp, false);
+        let mut chunk = bytes::BytesMut::from(&body[..]);
+        s.on_response_body(&mut chunk, true);
+        s.on_log();
+        drop(s);
+        let mut got: Vec<(String, String, String)> = logs
+            .0
+            .lock()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|e| e["event"] == "microwaf_finding")
+            .map(|e| {
+                let s = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+                (s("category"), s("path"), s("value"))
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "{ct}: {}", String::from_utf8_lossy(&body));
+        compared += want.len();
+    }
+    assert!(compared > 300, "only {compared} findings compared");
 }

@@ -149,7 +149,7 @@ macro_rules! shell_cmds {
 pub const ATTACK_RULES: &[(AttackRule, &str)] = &[
     (
         AttackRule::Sql,
-        r#"(?i)\bunion(?:\s+all|\s+distinct)?\s+select\b|['"\)]\s*(?:or|and|\|\||&&)\s+['"]?[0-9a-z_]+['"]?\s*(?:=|<|>|like\b)\s*['"]?[0-9a-z_]+|\bor\s+1\s*=\s*1\b|['"]\s*(?:or|and)\s+(?:true|false)\b|['"]\)?\s*;\s*(?:drop|delete|insert|update|alter|create|truncate|exec|shutdown|declare|select)\b|;\s*(?:drop|truncate|alter)\s+(?:table|database)\b|\b(?:sleep|pg_sleep|benchmark)\s*\(\s*[0-9]|\bwaitfor\s+delay\s+'|['"]\)?\s*--|['"]\s*#\s*$|\binformation_schema\b|\bxp_cmdshell\b|\bload_file\s*\(|\binto\s+(?:out|dump)file\b|@@version\b|\bselect\s+(?:@@|version\s*\(|user\s*\(|database\s*\(|char\s*\(|concat\s*\()|\bexec(?:ute)?\s+(?:master\.|xp_|sp_)"#,
+        r#"(?i)\bunion(?:\s+all|\s+distinct)?\s+select\b|['"\)]\s*(?:or|and|\|\||&&)\s+\(?\s*['"]?[0-9a-z_]+['"]?\s*(?:=|<|>|like\b)\s*['"]?[0-9a-z_]+|\b(?:and|or)\s+\(\s*select\s+[a-z0-9_*(),\s]+\s+from\b|\bor\s+1\s*=\s*1\b|['"]\s*(?:or|and)\s+(?:true|false)\b|['"]\)?\s*;\s*(?:drop|delete|insert|update|alter|create|truncate|exec|shutdown|declare|select)\b|;\s*(?:drop|truncate|alter)\s+(?:table|database)\b|\b(?:sleep|pg_sleep|benchmark)\s*\(\s*[0-9]|\bwaitfor\s+delay\s+'|['"]\)?\s*--|['"]\s*#\s*$|\binformation_schema\b|\bxp_cmdshell\b|\bload_file\s*\(|\binto\s+(?:out|dump)file\b|@@version\b|\bselect\s+(?:@@|version\s*\(|user\s*\(|database\s*\(|char\s*\(|concat\s*\()|\bexec(?:ute)?\s+(?:master\.|xp_|sp_)"#,
     ),
     (
         AttackRule::Xss,
@@ -164,14 +164,14 @@ pub const ATTACK_RULES: &[(AttackRule, &str)] = &[
         concat!(
             r#"(?i)(?:[;&|`\n]|\$\(|\|\||&&)\s*(?:"#,
             shell_cmds!(),
-            r#")\b(?:\s*$|\s*[;|&`)]|\s+[-/~$.'"]|\s+[a-z]+://)|\$\(\s*[a-z]+[^)]*\)|`\s*(?:"#,
+            r#")\b(?:\s*$|\s*[;|&`)]|\s+[-/~$.'"]|\s+[a-z]+://)|\s-e\s+/bin/(?:ba|z|da)?sh\b|`\s*(?:"#,
             shell_cmds!(),
             r#")\b[^`]*`|\$\{ifs\}"#
         ),
     ),
     (
         AttackRule::Ssrf,
-        r#"(?i)\b(?:https?|ftp|gopher|dict|ldap|tftp|file)://(?:[^/@\s]*@)?(?:localhost|127\.[0-9.]+|0\.0\.0\.0|0x7f|0177\.|2130706433|\[::1?\]|\[0*:|\[::ffff:|10\.[0-9]+\.[0-9]+\.[0-9]+|192\.168\.|172\.(?:1[6-9]|2[0-9]|3[01])\.|169\.254\.|metadata\.google\.internal|metadata\.azure\.com|100\.100\.100\.200)|\b169\.254\.169\.254\b|\bmetadata\.google\.internal\b|\b(?:gopher|dict|file)://"#,
+        r#"(?i)\b(?:https?|ftp|gopher|dict|ldap|tftp|file)://(?:[^/@\s]*@)?(?:localhost(?:[:/?#\]\s]|$)|127\.[0-9.]+|0\.0\.0\.0|0x7f|0177\.|2130706433|\[::1?\]|\[0*:|\[::ffff:|10\.[0-9]+\.[0-9]+\.[0-9]+|192\.168\.|172\.(?:1[6-9]|2[0-9]|3[01])\.|169\.254\.|metadata\.google\.internal|metadata\.azure\.com|100\.100\.100\.200)|\b169\.254\.169\.254\b|\bmetadata\.google\.internal\b|\b(?:gopher|dict|file)://"#,
     ),
     (
         AttackRule::Jndi,

@@ -10,9 +10,16 @@ fn has(s: &[u8], w: &[u8]) -> bool {
     s.windows(w.len()).any(|x| x == w)
 }
 
-/// Vendor documentation keys (`AKIAIOSFODNN7EXAMPLE`, `…EXAMPLEKEY`) and filler.
+/// Keys published in vendor documentation without an `EXAMPLE` marker: they appear in
+/// tutorials, fixtures and API explorers, never as a real credential.
+const DOC_KEYS: &[&[u8]] = &[b"sk_test_4eC39HqLyjWDarjtT1zdp7dc"];
+
+/// Vendor documentation keys (`AKIAIOSFODNN7EXAMPLE`, `…EXAMPLEKEY`, [`DOC_KEYS`]) and filler.
 fn doc_example(tok: &[u8], tail: &[u8]) -> bool {
-    has(tok, b"EXAMPLE") || has(tok, b"example") || validate::is_placeholder(tail)
+    has(tok, b"EXAMPLE")
+        || has(tok, b"example")
+        || DOC_KEYS.contains(&tok)
+        || validate::is_placeholder(tail)
 }
 
 /// Extends a prefix match ending at `e` over the rule's token alphabet; returns the token end.

@@ -38,14 +38,18 @@ pub struct BodyScan {
     mode: ScanMode,
     matches: Vec<Match>,
     seen: HashSet<(String, u64, u64)>,
+    /// Matches found past [`MAX_MATCHES`] since the last take, per category: counted (so
+    /// thresholds, rate limits and metrics stay exact) but not kept, so they cannot be masked.
+    dropped: Vec<(String, u32)>,
     scratch: Vec<Finding>,
     error: Option<FormatError>,
     scanned: u64,
 }
 
-/// Most matches kept per body: enough for any threshold and for redaction of real responses;
-/// a body with more is treated as fully leaking anyway (counts keep going).
-const MAX_MATCHES: usize = 4096;
+/// Most matches kept (with their masks) between two takes. Matches past it are still counted
+/// in [`BodyScan::dropped`]; a caller that must mask every match (redaction) has to treat a
+/// non-empty `dropped` as "cannot redact" and apply its fallback.
+pub const MAX_MATCHES: usize = 4096;
 
 impl BodyScan {
     pub(super) fn new(
@@ -60,6 +64,7 @@ impl BodyScan {
             mode,
             matches: Vec::new(),
             seen: HashSet::new(),
+            dropped: Vec::new(),
             scratch: Vec::new(),
             error: None,
             scanned: 0,
@@ -95,6 +100,7 @@ impl BodyScan {
             mode,
             matches,
             seen,
+            dropped,
             scratch,
             error,
             ..
@@ -104,6 +110,7 @@ impl BodyScan {
             mode: *mode,
             matches,
             seen,
+            dropped,
             scratch,
         };
         if let Err(e) = f(parser, &mut sink) {
@@ -116,14 +123,25 @@ impl BodyScan {
         &self.matches
     }
 
-    /// Takes the findings, leaving none.
+    /// Takes the findings, leaving none. Take [`BodyScan::take_dropped`] at the same point.
     pub fn take_matches(&mut self) -> Vec<Match> {
         std::mem::take(&mut self.matches)
     }
 
-    /// Per-category counts, sorted by category.
+    /// Matches not kept since the last take because [`MAX_MATCHES`] were already kept, per
+    /// category (sorted). Empty for any ordinary body.
+    pub fn dropped(&self) -> &[(String, u32)] {
+        &self.dropped
+    }
+
+    /// Takes the dropped counts, leaving none.
+    pub fn take_dropped(&mut self) -> Vec<(String, u32)> {
+        std::mem::take(&mut self.dropped)
+    }
+
+    /// Per-category counts of kept and dropped matches, sorted by category.
     pub fn counts(&self) -> Vec<(String, u32)> {
-        let mut counts: Vec<(String, u32)> = Vec::new();
+        let mut counts: Vec<(String, u32)> = self.dropped.clone();
         for m in &self.matches {
             match counts.iter_mut().find(|(c, _)| *c == m.category) {
                 Some((_, n)) => *n += 1,
@@ -161,12 +179,13 @@ struct Collector<'a> {
     mode: ScanMode,
     matches: &'a mut Vec<Match>,
     seen: &'a mut HashSet<(String, u64, u64)>,
+    dropped: &'a mut Vec<(String, u32)>,
     scratch: &'a mut Vec<Finding>,
 }
 
 impl Collector<'_> {
     fn add(&mut self, v: &Value<'_>, category: &str, start: usize, end: usize) {
-        if end <= v.overlap || self.matches.len() >= MAX_MATCHES {
+        if end <= v.overlap {
             return;
         }
         let text = &v.text[start..end];
@@ -178,10 +197,21 @@ impl Collector<'_> {
             Some(s) => s.start + start as u64..s.start + end as u64,
             None => v.raw.clone(),
         };
-        if !self
-            .seen
-            .insert((category.to_owned(), range.start, range.end))
-        {
+        let key = (category.to_owned(), range.start, range.end);
+        if self.matches.len() >= MAX_MATCHES {
+            // Counted, not kept: the dedup set stops growing too, so memory stays bounded.
+            if !self.seen.contains(&key) {
+                match self.dropped.iter_mut().find(|(c, _)| c == category) {
+                    Some((_, n)) => *n = n.saturating_add(1),
+                    None => {
+                        self.dropped.push((category.to_owned(), 1));
+                        self.dropped.sort();
+                    }
+                }
+            }
+            return;
+        }
+        if !self.seen.insert(key) {
             return;
         }
         self.matches.push(Match {

@@ -17,10 +17,10 @@ mod tests;
 
 use std::sync::Arc;
 
-pub use body::{BodyScan, ScanMode};
+pub use body::{BodyScan, ScanMode, MAX_MATCHES};
 pub use finding::Match;
 pub use request::{scan_request_line, RequestLine};
-pub use verdict::{decide, decide_attacks, Verdict};
+pub use verdict::{decide, decide_attacks, decide_attacks_counted, decide_counted, Verdict};
 
 use crate::detect::{DetectError, Detector};
 use crate::formats::{ContentInfo, FormatError, Limits};

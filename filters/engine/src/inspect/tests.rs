@@ -130,3 +130,69 @@ fn a_bad_except_pattern_names_its_field() {
         "{err}"
     );
 }
+
+#[test]
+fn redaction_masks_only_categories_whose_own_action_redacts() {
+    // Cards redact, e-mail only alerts, SSN blocks from 3 matches and redacts below.
+    let policy = "defaults:\n  actions:\n    credit_card: redact\n    email: alert\n    us_ssn: {action: block, threshold: 3, below: redact}\n";
+    let inspector = Inspector::from_config(policy.as_bytes()).unwrap();
+    let ep = inspector.policy().endpoint_for("svc", "/", "GET");
+    let body = format!(r#"{{"card":"{CARD}","mail":"ann@example.org","ssn":"536-90-4399"}}"#);
+    let found = scan(&inspector, body.as_bytes(), 64);
+    let verdict = decide(ep, &found);
+    assert_eq!(verdict.action, Action::Redact);
+    assert!(verdict.masks("credit_card") && verdict.masks("us_ssn"));
+    assert!(!verdict.masks("email"));
+    let masks = verdict.masks_for(&found);
+    let masked: Vec<&str> = found
+        .iter()
+        .filter(|m| masks.contains(&m.mask))
+        .map(|m| m.category.as_str())
+        .collect();
+    assert_eq!(masks.len(), 2, "{found:?}");
+    assert!(!masked.contains(&"email"), "{masked:?}");
+}
+
+#[test]
+fn a_rate_limit_raise_makes_its_category_masked() {
+    let policy = "defaults:\n  actions:\n    us_ssn: alert\n";
+    let inspector = Inspector::from_config(policy.as_bytes()).unwrap();
+    let ep = inspector.policy().endpoint_for("svc", "/", "GET");
+    let found = scan(&inspector, br#"{"ssn":"536-90-4399"}"#, 64);
+    let mut verdict = decide(ep, &found);
+    assert!(!verdict.masks("us_ssn"));
+    verdict.raise_category("us_ssn", Action::Redact);
+    assert_eq!(verdict.action, Action::Redact);
+    assert_eq!(verdict.masks_for(&found).len(), 1);
+}
+
+/// A body with more matches than [`MAX_MATCHES`]: the rest are counted, not silently lost.
+#[test]
+fn matches_past_the_keep_cap_are_counted_and_flagged_for_redaction() {
+    let n = MAX_MATCHES + 300;
+    let items: Vec<String> = (0..n).map(|i| format!(r#""u{i}@example.org""#)).collect();
+    let body = format!("[{}]", items.join(","));
+    let policy = format!(
+        "defaults:\n  actions:\n    email: {{action: block, threshold: {}, below: redact}}\n",
+        MAX_MATCHES + 200
+    );
+    let inspector = Inspector::from_config(policy.as_bytes()).unwrap();
+    let ep = inspector.policy().endpoint_for("svc", "/", "GET");
+    let mut s = inspector.body(&json(), ScanMode::Sensitive).unwrap();
+    s.push(body.as_bytes());
+    s.finish();
+    assert_eq!(s.counts(), [("email".to_owned(), n as u32)]);
+    let dropped = s.take_dropped();
+    let matches = s.take_matches();
+    assert_eq!(matches.len(), MAX_MATCHES);
+    assert_eq!(dropped, [("email".to_owned(), 300)]);
+    // Only the true count reaches the block threshold.
+    assert_eq!(decide(ep, &matches).action, Action::Redact);
+    let verdict = decide_counted(ep, &matches, &dropped);
+    assert_eq!(verdict.action, Action::Block);
+    assert_eq!(verdict.categories[0].1, n as u32);
+    // Under a redact verdict the dropped masks are reported, so the filter can fall back.
+    let redact = decide_counted(ep, &matches[..10], &dropped);
+    assert!(redact.masks_dropped(&dropped));
+    assert!(!redact.masks_dropped(&[]));
+}

@@ -1,8 +1,10 @@
 //! Redaction: rewrites a body so the bytes of findings are masked, keeping the format valid.
 //!
-//! Input is the *decoded* body (after `Content-Encoding` is undone: compressed bodies are
-//! redacted on their decoded form and the filter then drops `content-encoding` and fixes
-//! `content-length`) and a list of [`Mask`]s derived from findings with
+//! Input is the *decoded* body (after `Content-Encoding` is undone: the filter decodes a
+//! gzip/deflate body, redacts the decoded form and re-encodes it with the same coding, so
+//! `content-encoding` stays true; it drops `content-length` before holding a body, because a
+//! masked JSON number gains quotes; a `br` body cannot be re-encoded and takes the policy's
+//! fallback instead) and a list of [`Mask`]s derived from findings with
 //! [`Mask::for_finding`]:
 //!
 //! - a finding in a value with a `span` masks exactly its bytes ([`Mask::Bytes`]), widened
@@ -16,7 +18,9 @@
 //! `"****************"`), because a number cannot hold a mask character and a substitute
 //! number (e.g. zeros) would be silently wrong data. Protobuf keeps its wire structure:
 //! masked string bytes become `*`, and a masked varint/fixed field is rewritten as zero
-//! with the same encoded length. Compressed gRPC frames cannot be redacted in place.
+//! with the same encoded length. Compressed gRPC frames (`grpc-encoding`) cannot be redacted:
+//! their findings are located only to the frame, so the filter refuses and applies the policy's
+//! fallback rather than rewrite the frame header.
 
 mod json;
 mod plain;

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use microwaf_engine::formats::ContentInfo;
-use microwaf_engine::inspect::{Inspector, Match, ScanMode};
+use microwaf_engine::inspect::{Inspector, Match, ScanMode, MAX_MATCHES};
 
 use input::Item;
 
@@ -120,6 +120,13 @@ fn scan_doc(inspector: &Arc<Inspector>, doc: &Doc, mode: ScanMode) -> anyhow::Re
     scan.finish();
     if let Some(e) = scan.error() {
         eprintln!("microwaf scan: {}: partly scanned: {e}", doc.source);
+    }
+    let dropped: u64 = scan.dropped().iter().map(|(_, n)| u64::from(*n)).sum();
+    if dropped > 0 {
+        eprintln!(
+            "microwaf scan: {}: {dropped} more findings not listed (at most {MAX_MATCHES} per document)",
+            doc.source
+        );
     }
     Ok(scan.take_matches())
 }

@@ -6,12 +6,11 @@
 //! gRPC messages are buffered) up to `limits.max_body_bytes`, then follow `limits.fallback`.
 
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
 
 use microwaf_engine::formats::{ContentInfo, Encoding};
 use microwaf_engine::identity::source_identity;
 use microwaf_engine::inspect::{
-    decide, decide_attacks, scan_request_line, Match, RequestLine, ScanMode, Verdict,
+    decide_attacks, scan_request_line, RequestLine, ScanMode, MAX_MATCHES,
 };
 use microwaf_engine::policy::{Action, AttackLocation, Endpoint, Fallback};
 use proxy_wasm::hostcalls;
@@ -21,6 +20,8 @@ use proxy_wasm::types::{Action as Next, MapType};
 use crate::actions::{block_headers, grpc_status, redact_body};
 use crate::side::{grpc_frames_complete, Dir, Side};
 use crate::vm::Vm;
+
+mod report;
 
 /// Labels of this stream's metrics, already bounded.
 #[derive(Default)]
@@ -177,8 +178,21 @@ impl Stream {
             side.done = true;
         }
         let matches = side.scan.take_matches();
-        let verdict = self.verdict(vm, dir, side.mode, &matches);
+        let dropped = side.scan.take_dropped();
+        let verdict = self.verdict(vm, dir, side.mode, &matches, &dropped);
         self.report(vm, dir, &matches, &verdict);
+        let fallback = vm.inspector.policy().limits().fallback;
+        if verdict.action == Action::Redact && verdict.masks_dropped(&dropped) {
+            // More matches than the scan keeps masks for: redacting the kept ones would leak
+            // the rest, so this is a body the filter cannot redact.
+            log::warn!("microwaf: too many matches to redact ({MAX_MATCHES} kept)");
+            self.count(vm, "microwaf_fallbacks", &[("reason", "match_limit")], 1);
+            if fallback == Fallback::FailClosed {
+                self.block(vm);
+                side.done = true;
+                return Next::Pause;
+            }
+        }
         let next = match verdict.action {
             Action::Block => {
                 self.block(vm);
@@ -186,7 +200,9 @@ impl Stream {
                 Next::Pause
             }
             Action::Redact => {
-                let masks: Vec<_> = matches.iter().map(|m| m.mask.clone()).collect();
+                // Only categories whose own action redacts are masked; alert-only findings in
+                // the same message stay readable.
+                let masks = verdict.masks_for(&matches);
                 let format = side.scan.format().clone();
                 match redact_body(
                     &body,
@@ -203,7 +219,7 @@ impl Stream {
                     Err(e) => {
                         log::warn!("microwaf: {e}");
                         self.count(vm, "microwaf_fallbacks", &[("reason", "redact")], 1);
-                        if vm.inspector.policy().limits().fallback == Fallback::FailClosed {
+                        if fallback == Fallback::FailClosed {
                             self.block(vm);
                             side.done = true;
                             Next::Pause
@@ -227,118 +243,9 @@ impl Stream {
         side.scan.finish();
         side.done = true;
         let matches = side.scan.take_matches();
-        let verdict = self.verdict(vm, dir, side.mode, &matches);
+        let dropped = side.scan.take_dropped();
+        let verdict = self.verdict(vm, dir, side.mode, &matches, &dropped);
         self.report(vm, dir, &matches, &verdict);
-    }
-
-    /// The verdict for findings, with per-token rate limits applied.
-    fn verdict(&mut self, vm: &Vm, dir: Dir, mode: ScanMode, matches: &[Match]) -> Verdict {
-        let ep = self.endpoint(vm);
-        let mut verdict = match mode {
-            ScanMode::Attacks => Verdict::clean(),
-            _ => decide(ep, matches),
-        };
-        if mode != ScanMode::Sensitive {
-            let attacks = decide_attacks(ep, matches);
-            verdict.raise(attacks.action);
-            verdict.categories.extend(attacks.categories);
-        }
-        let Some(token) = self.token.clone() else {
-            return verdict;
-        };
-        let now = hostcalls::get_current_time()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as u64);
-        let mut exceeded = Vec::new();
-        {
-            let mut st = vm.state.borrow_mut();
-            for (category, n, action) in &verdict.categories {
-                if *action >= Action::Alert {
-                    if let Some(x) = st.limits.check(&token, category, *n, now) {
-                        exceeded.push(x);
-                    }
-                }
-            }
-        }
-        for x in exceeded {
-            verdict.raise(x.action);
-            self.count(
-                vm,
-                "microwaf_rate_limited",
-                &[
-                    ("category", &x.category),
-                    ("token", &self.labels.token),
-                    ("direction", dir.as_str()),
-                ],
-                1,
-            );
-        }
-        verdict
-    }
-
-    fn report(&self, vm: &Vm, dir: Dir, matches: &[Match], verdict: &Verdict) {
-        let action = verdict.action.to_string();
-        for (category, n, _) in &verdict.categories {
-            let attack = vm.inspector.policy().is_enabled(category)
-                && microwaf_engine::policy::builtin(category)
-                    .is_some_and(|b| b.kind == microwaf_engine::policy::CategoryKind::Attack);
-            let base = if attack {
-                "microwaf_attacks"
-            } else {
-                "microwaf_matches"
-            };
-            self.count(
-                vm,
-                base,
-                &[
-                    ("category", category),
-                    ("source", &self.labels.source),
-                    ("destination", &self.labels.destination),
-                    ("token", &self.labels.token),
-                    ("direction", dir.as_str()),
-                ],
-                u64::from(*n),
-            );
-        }
-        if verdict.action > Action::Ignore {
-            self.count(
-                vm,
-                "microwaf_actions",
-                &[
-                    ("action", &action),
-                    ("source", &self.labels.source),
-                    ("direction", dir.as_str()),
-                ],
-                1,
-            );
-        }
-        if vm.inspector.policy().visibility().finding_events {
-            self.events(vm, dir, matches, verdict);
-        }
-    }
-
-    /// One JSON log line per reported finding, values rendered per the policy's `report`.
-    fn events(&self, vm: &Vm, dir: Dir, matches: &[Match], verdict: &Verdict) {
-        let reporter = vm.inspector.policy().value_reporter();
-        for m in matches {
-            if !verdict.categories.iter().any(|(c, _, _)| *c == m.category) {
-                continue;
-            }
-            let event = serde_json::json!({
-                "event": "microwaf_finding",
-                "direction": dir.as_str(),
-                "category": m.category,
-                "path": m.path,
-                "value": reporter.render(&m.value),
-                "action": verdict.action.to_string(),
-                "endpoint": self.labels.endpoint,
-                "source": self.labels.source,
-                "destination": self.labels.destination,
-                "token": self.labels.token,
-            });
-            log::info!("{event}");
-        }
     }
 }
 
