@@ -9,4 +9,5 @@ mod callouts;
 mod cli;
 mod conformance;
 mod hostile;
+mod lifecycle;
 mod state;
