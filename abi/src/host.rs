@@ -89,7 +89,8 @@ pub trait Host {
     fn set_tick_period(&mut self, millis: u32) -> HostResult<()>;
     /// Unknown context id → `BadArgument`.
     fn set_effective_context(&mut self, context_id: u32) -> HostResult<()>;
-    /// The root context finished the asynchronous work it postponed in `on_done`.
+    /// The root context finished the asynchronous work it postponed when its `on_done`
+    /// returned false; `NotFound` when no deletion is pending (Envoy's `WasmBase::done`).
     fn done(&mut self) -> HostResult<()>;
 
     // --- buffers -----------------------------------------------------------------------------
@@ -147,7 +148,10 @@ pub trait Host {
     fn close_stream(&mut self, stream: StreamType) -> HostResult<()>;
     /// Takes effect when the current callback returns and stops the filter chain.
     fn send_local_response(&mut self, response: LocalResponse<'_>) -> HostResult<()>;
-    /// ABI 0.1.0 `proxy_clear_route_cache`; routes are re-matched if headers changed.
+    /// ABI 0.1.0 `proxy_clear_route_cache`: always `Ok`, nothing to do by default. Envoy
+    /// caches the route before the filters run and needs this to re-match; microwaf's proxy
+    /// matches the route only after the filter chain, on the headers the filters left, so no
+    /// route is ever cached while a filter runs.
     fn clear_route_cache(&mut self) -> HostResult<()> {
         Ok(())
     }

@@ -8,7 +8,9 @@
 ;;             refused, then carries on normally)
 ;;   callback: on_vm_start on_configure on_context_create on_request_headers on_request_body
 ;;             on_response_headers on_tick on_http_call_response on_log on_done on_delete
-;;             on_response_body
+;;             on_response_body on_queue_ready on_request_trailers on_response_trailers
+;;             on_new_connection on_downstream_data on_upstream_data
+;;             on_downstream_connection_close on_upstream_connection_close on_grpc_close
 ;;   once:     misbehave only the first time, process-wide: the shared-data key `hostile_once`
 ;;             (in this plugin's vm_id) records that it fired, so a replacement VM behaves.
 ;; The VM configuration is parsed in on_vm_start (needed to select on_vm_start itself), the
@@ -16,6 +18,9 @@
 ;; on_context_create misbehaves for stream contexts only (the root context exists before any
 ;; configuration is read). For on_http_call_response, request headers dispatch a GET to
 ;; cluster `callout` and pause; the response callback misbehaves, then resumes the stream.
+;; on_grpc_close works the same with a unary gRPC call (service `hostile.S`, method `M`).
+;; For on_queue_ready, on_configure registers the queue `hostile_q` and request headers enqueue
+;; one message to it; the root context's on_queue_ready misbehaves.
 ;; When it does not misbehave, on_response_headers adds `x-hostile: alive`.
 ;;
 ;; Memory map: 0x10.. return slots; 0x100 callout header pairs; 0x400.. strings; 0x800 action
@@ -31,6 +36,9 @@
   (import "env" "proxy_http_call" (func $proxy_http_call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
   (import "env" "proxy_set_effective_context" (func $proxy_set_effective_context (param i32) (result i32)))
   (import "env" "proxy_continue_stream" (func $proxy_continue_stream (param i32) (result i32)))
+  (import "env" "proxy_grpc_call" (func $proxy_grpc_call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_register_shared_queue" (func $proxy_register_shared_queue (param i32 i32 i32) (result i32)))
+  (import "env" "proxy_enqueue_shared_queue" (func $proxy_enqueue_shared_queue (param i32 i32 i32) (result i32)))
 
   (memory (export "memory") 1)
 
@@ -55,6 +63,10 @@
   (data (i32.const 0x580) "alive\00")
   (data (i32.const 0x5a0) "http call status=\00")
   (data (i32.const 0x5c0) "already fired\00")
+  (data (i32.const 0x5e0) "hostile_q\00")
+  (data (i32.const 0x600) "hostile.S\00")
+  (data (i32.const 0x620) "M\00")
+  (data (i32.const 0x640) "grpc call status=\00")
   (data (i32.const 0x700) "once\00")
 
   (data (i32.const 0x810) "loop\00")
@@ -75,13 +87,24 @@
   (data (i32.const 0xb40) "on_done\00")
   (data (i32.const 0xb60) "on_delete\00")
   (data (i32.const 0xb80) "on_response_body\00")
+  (data (i32.const 0xba0) "on_queue_ready\00")
+  (data (i32.const 0xbc0) "on_request_trailers\00")
+  (data (i32.const 0xbe0) "on_response_trailers\00")
+  (data (i32.const 0xc00) "on_new_connection\00")
+  (data (i32.const 0xc20) "on_downstream_data\00")
+  (data (i32.const 0xc40) "on_upstream_data\00")
+  (data (i32.const 0xc60) "on_downstream_connection_close\00")
+  (data (i32.const 0xc80) "on_upstream_connection_close\00")
+  (data (i32.const 0xca0) "on_grpc_close\00")
 
-  ;; Selected action (1..5, 0: none), callback (1..12, 0: none), and the once flag.
+  ;; Selected action (1..5, 0: none), callback (1..21, 0: none), and the once flag.
   (global $action (mut i32) (i32.const 0))
   (global $callback (mut i32) (i32.const 0))
   (global $once (mut i32) (i32.const 0))
   ;; The stream context waiting for the callout response.
   (global $call_context (mut i32) (i32.const 0))
+  ;; The queue registered for on_queue_ready.
+  (global $queue (mut i32) (i32.const 0))
 
   ;; ---- allocator and line building (same helpers in every WAT fixture) ----
   (global $heap (mut i32) (i32.const 0x4000))
@@ -179,7 +202,7 @@
     (local.set $p (i32.add (local.get $p) (local.get $rest)))
     (local.set $n (i32.sub (local.get $n) (local.get $rest)))
     (local.set $w (call $space (local.get $p) (local.get $n)))
-    (global.set $callback (call $lookup (local.get $p) (local.get $w) (i32.const 0xa00) (i32.const 32) (i32.const 12)))
+    (global.set $callback (call $lookup (local.get $p) (local.get $w) (i32.const 0xa00) (i32.const 32) (i32.const 21)))
     (local.set $rest (i32.add (local.get $w) (i32.const 1)))
     (if (i32.gt_u (local.get $rest) (local.get $n)) (then (local.set $rest (local.get $n))))
     (global.set $once (call $streq
@@ -279,6 +302,10 @@
     (call $read_config (i32.const 7) (local.get $size))
     (if (i32.eq (global.get $callback) (i32.const 7))
       (then (drop (call $proxy_set_tick_period_milliseconds (i32.const 10)))))
+    (if (i32.eq (global.get $callback) (i32.const 13))
+      (then
+        (drop (call $proxy_register_shared_queue (i32.const 0x5e0) (call $strlen (i32.const 0x5e0)) (i32.const 0x20)))
+        (global.set $queue (i32.load (i32.const 0x20)))))
     (drop (call $hit (i32.const 2)))
     (i32.const 1))
 
@@ -286,6 +313,25 @@
     (param $context i32) (param $headers i32) (param $end_of_stream i32) (result i32)
     (local $status i32)
     (drop (call $hit (i32.const 4)))
+    (if (global.get $queue)
+      (then (drop (call $proxy_enqueue_shared_queue (global.get $queue) (i32.const 0x580) (i32.const 5)))))
+    (if (i32.and (i32.eq (global.get $callback) (i32.const 21)) (i32.ne (global.get $action) (i32.const 0)))
+      (then
+        (local.set $status (call $proxy_grpc_call
+          (i32.const 0x540) (call $strlen (i32.const 0x540))
+          (i32.const 0x600) (call $strlen (i32.const 0x600))
+          (i32.const 0x620) (i32.const 1)
+          (i32.const 0x180) (i32.const 4)
+          (i32.const 0x580) (i32.const 5)
+          (i32.const 1000) (i32.const 0x1c)))
+        (call $puts (i32.const 0x400))
+        (call $puts (i32.const 0x640))
+        (call $putn (local.get $status))
+        (call $log_line)
+        (if (i32.eqz (local.get $status))
+          (then
+            (global.set $call_context (local.get $context))
+            (return (i32.const 1))))))
     (if (i32.and (i32.eq (global.get $callback) (i32.const 8)) (i32.ne (global.get $action) (i32.const 0)))
       (then
         (local.set $status (call $proxy_http_call
@@ -327,9 +373,46 @@
   (func (export "proxy_on_tick") (param $root i32)
     (drop (call $hit (i32.const 7))))
 
+  (func (export "proxy_on_queue_ready") (param $root i32) (param $queue i32)
+    (drop (call $hit (i32.const 13))))
+
+  (func (export "proxy_on_request_trailers") (param $context i32) (param $trailers i32) (result i32)
+    (drop (call $hit (i32.const 14)))
+    (i32.const 0))
+
+  (func (export "proxy_on_response_trailers") (param $context i32) (param $trailers i32) (result i32)
+    (drop (call $hit (i32.const 15)))
+    (i32.const 0))
+
+  (func (export "proxy_on_new_connection") (param $context i32) (result i32)
+    (drop (call $hit (i32.const 16)))
+    (i32.const 0))
+
+  (func (export "proxy_on_downstream_data") (param $context i32) (param $size i32) (param $end i32) (result i32)
+    (drop (call $hit (i32.const 17)))
+    (i32.const 0))
+
+  (func (export "proxy_on_upstream_data") (param $context i32) (param $size i32) (param $end i32) (result i32)
+    (drop (call $hit (i32.const 18)))
+    (i32.const 0))
+
+  (func (export "proxy_on_downstream_connection_close") (param $context i32) (param $peer i32)
+    (drop (call $hit (i32.const 19))))
+
+  (func (export "proxy_on_upstream_connection_close") (param $context i32) (param $peer i32)
+    (drop (call $hit (i32.const 20))))
+
+  (func (export "proxy_on_grpc_close") (param $root i32) (param $token i32) (param $status i32)
+    (drop (call $hit (i32.const 21)))
+    (call $resume_caller))
+
   (func (export "proxy_on_http_call_response")
     (param $root i32) (param $token i32) (param $headers i32) (param $body i32) (param $trailers i32)
     (drop (call $hit (i32.const 8)))
+    (call $resume_caller))
+
+  ;; Resumes the stream paused on a callout, from the root context.
+  (func $resume_caller
     (if (global.get $call_context)
       (then
         (drop (call $proxy_set_effective_context (global.get $call_context)))

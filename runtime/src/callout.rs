@@ -4,7 +4,7 @@
 
 use microwaf_abi::Status;
 
-use crate::embedder::CalloutResponse;
+use crate::embedder::{CalloutResponse, CalloutResult, GrpcStreamEvent};
 use crate::fault::Fault;
 use crate::host::{ActiveCallout, ROOT_ID};
 use crate::vm::Vm;
@@ -64,4 +64,50 @@ pub(crate) fn deliver(
     };
     vm.state().active_callout = None;
     result
+}
+
+/// Delivers one gRPC stream event to the root context (the SDK routes it to the stream that
+/// opened it). Events of a cancelled or forgotten stream are dropped.
+pub(crate) fn deliver_stream(vm: &mut Vm, token: u32, event: GrpcStreamEvent) -> Result<(), Fault> {
+    let s = vm.state();
+    let Some(stream) = s.grpc_streams.get_mut(&token) else {
+        return Ok(());
+    };
+    let mut result = CalloutResult::default();
+    let (f, n) = match event {
+        GrpcStreamEvent::InitialMetadata(h) => {
+            let n = h.len() as u32;
+            result.headers = h;
+            (vm.ex.grpc_initial_metadata.clone(), n)
+        }
+        GrpcStreamEvent::Message(body) => {
+            let n = body.len() as u32;
+            result.body = body;
+            (vm.ex.grpc_receive.clone(), n)
+        }
+        GrpcStreamEvent::TrailingMetadata(h) => {
+            let n = h.len() as u32;
+            result.trailers = h;
+            (vm.ex.grpc_trailing_metadata.clone(), n)
+        }
+        GrpcStreamEvent::Close { status, message } => {
+            // Envoy forgets the stream once both sides closed.
+            stream.remote_closed = true;
+            if stream.local_closed {
+                s.grpc_streams.remove(&token);
+            }
+            s.status = (status, message);
+            (vm.ex.grpc_close.clone(), status)
+        }
+    };
+    let s = vm.state();
+    s.active_callout = Some(ActiveCallout {
+        response: CalloutResponse {
+            result: Some(result),
+        },
+    });
+    s.enter(ROOT_ID);
+    let r = vm.call(f, (ROOT_ID, token, n)).map(|_| ());
+    vm.state().active_callout = None;
+    r
 }

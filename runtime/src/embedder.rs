@@ -104,6 +104,52 @@ pub struct GrpcCalloutRequest {
     pub timeout: Duration,
 }
 
+/// An outgoing gRPC stream (`proxy_grpc_stream`), owned. Messages follow through the
+/// [`GrpcStreamHandle`] the embedder returns.
+#[derive(Debug, Clone)]
+pub struct GrpcStreamRequest {
+    pub cluster: Bytes,
+    pub service: Bytes,
+    pub method: Bytes,
+    pub initial_metadata: Headers,
+}
+
+/// Something a gRPC stream delivers to the filter, in this order: initial metadata, any number
+/// of messages, trailing metadata, close.
+#[derive(Debug, Clone)]
+pub enum GrpcStreamEvent {
+    InitialMetadata(Headers),
+    Message(Bytes),
+    TrailingMetadata(Headers),
+    /// The stream ended: the gRPC status (0 = OK; a reset is 14 UNAVAILABLE) and message.
+    Close {
+        status: u32,
+        message: Bytes,
+    },
+}
+
+/// Where the embedder posts a stream's [`GrpcStreamEvent`]s. Cheap to clone; may be called
+/// from any thread at any time, also synchronously inside [`Embedder::grpc_stream`] or
+/// [`GrpcStreamHandle::send`]. Events of a stream the filter cancelled are dropped.
+#[derive(Clone)]
+pub struct GrpcStreamSink(pub(crate) std::sync::Arc<dyn Fn(GrpcStreamEvent) + Send + Sync>);
+
+impl GrpcStreamSink {
+    pub fn send(&self, event: GrpcStreamEvent) {
+        (self.0)(event)
+    }
+}
+
+/// The embedder's end of an open gRPC stream, driven by the filter's hostcalls.
+pub trait GrpcStreamHandle: Send {
+    /// `proxy_grpc_send`: one message; `end_stream` half-closes the sending side.
+    fn send(&mut self, message: Bytes, end_stream: bool);
+    /// `proxy_grpc_close`: half-close (no more messages from the filter).
+    fn close(&mut self);
+    /// `proxy_grpc_cancel`: reset the stream; no further events are delivered.
+    fn cancel(&mut self);
+}
+
 /// Services the embedder provides to every plugin.
 pub trait Embedder: Send + Sync {
     /// Starts an HTTP callout. `Err(BadArgument)` for an unknown cluster (Envoy's answer).
@@ -112,6 +158,16 @@ pub trait Embedder: Send + Sync {
     /// accepts).
     fn grpc_call(&self, request: GrpcCalloutRequest, reply: CalloutReply) -> Result<(), Status> {
         let _ = (request, reply);
+        Err(Status::InternalFailure)
+    }
+    /// Opens a gRPC stream. Default: no gRPC support (`InternalFailure`, as for unary calls).
+    /// An unknown cluster is `ParseFailure` (Envoy: not a `GrpcService`).
+    fn grpc_stream(
+        &self,
+        request: GrpcStreamRequest,
+        events: GrpcStreamSink,
+    ) -> Result<Box<dyn GrpcStreamHandle>, Status> {
+        let _ = (request, events);
         Err(Status::InternalFailure)
     }
     /// A filter log line. `context` is the effective context id.

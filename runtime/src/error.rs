@@ -49,6 +49,16 @@ pub enum RuntimeError {
         message: String,
         logs: Vec<String>,
     },
+    /// The module's initial linear memory alone exceeds the plugin's memory cap: it could never
+    /// be instantiated, so it is refused at load instead of failing every VM start.
+    #[error(
+        "plugin {plugin}: initial memory of {needed} bytes exceeds the per-VM memory cap of {cap} bytes"
+    )]
+    MemoryCap {
+        plugin: String,
+        needed: u64,
+        cap: u64,
+    },
     /// Invalid plugin configuration on the host side (e.g. zero VMs).
     #[error("plugin {plugin}: invalid configuration: {message}")]
     Config { plugin: String, message: String },

@@ -38,6 +38,11 @@ pub(crate) struct Exports {
     pub response_body: Option<F3R>,
     pub request_trailers: Option<F2R>,
     pub response_trailers: Option<F2R>,
+    /// Envoy's HTTP/2 METADATA callbacks: (context, elements) → FilterMetadataStatus.
+    pub request_metadata: Option<F2R>,
+    pub response_metadata: Option<F2R>,
+    /// (root context, function id, call-data size): an embedder-defined asynchronous callback.
+    pub foreign_function: Option<F3>,
     pub log: Option<F1>,
     pub done: Option<F1R>,
     pub delete: Option<F1>,
@@ -91,6 +96,9 @@ impl Exports {
             response_body: f!("proxy_on_response_body"),
             request_trailers: f!("proxy_on_request_trailers"),
             response_trailers: f!("proxy_on_response_trailers"),
+            request_metadata: f!("proxy_on_request_metadata"),
+            response_metadata: f!("proxy_on_response_metadata"),
+            foreign_function: f!("proxy_on_foreign_function"),
             log: f!("proxy_on_log"),
             done: f!("proxy_on_done"),
             delete: f!("proxy_on_delete"),

@@ -59,7 +59,8 @@ pub use cache::{compile, load_precompiled, precompile_to, CacheOutcome, ModuleCa
 pub use config::{FailPolicy, Limits, PluginConfig, RuntimeConfig, WasmSource};
 pub use embedder::{
     CalloutReply, CalloutResponse, CalloutResult, DynProperties, Embedder, GrpcCalloutRequest,
-    Headers, HttpCalloutRequest, LocalReply, NoEvents, NoProperties, StreamEvents,
+    GrpcStreamEvent, GrpcStreamHandle, GrpcStreamRequest, GrpcStreamSink, Headers,
+    HttpCalloutRequest, LocalReply, NoEvents, NoProperties, StreamEvents,
 };
 pub use error::RuntimeError;
 pub use fault::{FailureSnapshot, TrapKind};

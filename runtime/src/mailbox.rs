@@ -1,5 +1,6 @@
 //! Work for a VM that arrives from outside its callbacks: callout responses (possibly on another
-//! thread, possibly synchronously from inside `proxy_http_call`) and queue notifications.
+//! thread, possibly synchronously from inside `proxy_http_call`), gRPC stream events, queue
+//! notifications and foreign-function callbacks.
 //!
 //! Posting never blocks on the VM lock: the mail is queued and whoever holds, or next takes, the
 //! lock delivers it. [`crate::pool::VmSlot::pump`] re-checks after unlocking, so nothing strands.
@@ -9,7 +10,7 @@ use std::sync::{OnceLock, Weak};
 
 use parking_lot::Mutex;
 
-use crate::embedder::CalloutResponse;
+use crate::embedder::{CalloutResponse, GrpcStreamEvent};
 use crate::pool::VmSlot;
 
 pub(crate) enum Mail {
@@ -19,8 +20,18 @@ pub(crate) enum Mail {
         grpc: bool,
         response: CalloutResponse,
     },
+    GrpcStream {
+        generation: u64,
+        token: u32,
+        event: GrpcStreamEvent,
+    },
     QueueReady {
         qid: u32,
+    },
+    /// `proxy_on_foreign_function` for the root context, with the call data (buffer 8).
+    Foreign {
+        function_id: u32,
+        data: bytes::Bytes,
     },
 }
 

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use microwaf_abi::AbiVersion;
+use parking_lot::Mutex;
 
 use crate::config::PluginConfig;
 use crate::embedder::{DynProperties, Embedder, StreamEvents};
@@ -26,20 +27,66 @@ pub(crate) struct PluginShared {
     pub counters: FailureCounters,
 }
 
+/// VMs whose root context deferred its deletion (`on_done` returned false) after their plugin
+/// was dropped: kept alive, ticking and receiving callouts, until they call `proxy_done`.
+pub(crate) type Draining = Arc<Mutex<Vec<Arc<VmSlot>>>>;
+
+/// The VM slots of a plugin. Held by every [`Plugin`] clone and every stream: when the last of
+/// them goes, the VMs shut down like Envoy removing a plugin — every root context gets
+/// `on_done` (and `on_delete`, possibly deferred). In-flight streams keep their VM until then.
+pub(crate) struct SlotSet {
+    slots: Vec<Arc<VmSlot>>,
+    draining: Draining,
+}
+
+impl std::ops::Deref for SlotSet {
+    type Target = [Arc<VmSlot>];
+    fn deref(&self) -> &Self::Target {
+        &self.slots
+    }
+}
+
+impl Drop for SlotSet {
+    fn drop(&mut self) {
+        for slot in &self.slots {
+            if slot.shutdown() {
+                self.draining.lock().push(slot.clone());
+            }
+        }
+    }
+}
+
 /// A running plugin. Cheap to clone; all clones drive the same VMs.
 #[derive(Clone)]
 pub struct Plugin {
     pub(crate) shared: Arc<PluginShared>,
-    pub(crate) slots: Arc<Vec<Arc<VmSlot>>>,
+    pub(crate) slots: Arc<SlotSet>,
     next: Arc<AtomicUsize>,
 }
 
 impl Plugin {
-    pub(crate) fn new(shared: Arc<PluginShared>, slots: Vec<Arc<VmSlot>>) -> Plugin {
+    pub(crate) fn new(
+        shared: Arc<PluginShared>,
+        slots: Vec<Arc<VmSlot>>,
+        draining: Draining,
+    ) -> Plugin {
         Plugin {
             shared,
-            slots: Arc::new(slots),
+            slots: Arc::new(SlotSet { slots, draining }),
             next: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Runs `proxy_on_foreign_function(root, function_id, data.len())` in every VM's root
+    /// context, with `data` readable as the call-data buffer (8): how an embedder completes an
+    /// asynchronous foreign function it offers. Delivered like callout responses (never
+    /// inside another callback of the VM).
+    pub fn on_foreign_function(&self, function_id: u32, data: bytes::Bytes) {
+        for slot in self.slots.iter() {
+            slot.mailbox.post(crate::mailbox::Mail::Foreign {
+                function_id,
+                data: data.clone(),
+            });
         }
     }
 
@@ -116,14 +163,17 @@ impl Plugin {
         let n = self.slots.len();
         for k in 0..n {
             let slot = &self.slots[(start + k) % n];
-            if let Some(core) = StreamCore::open(slot, kind, props.clone(), events.clone()) {
+            if let Some(mut core) = StreamCore::open(slot, kind, props.clone(), events.clone()) {
+                core.owner = Some(self.slots.clone());
                 return core;
             }
         }
-        StreamCore::failed(
+        let mut core = StreamCore::failed(
             self.slots[start % n].clone(),
             self.shared.config.fail_policy,
-        )
+        );
+        core.owner = Some(self.slots.clone());
+        core
     }
 
     /// Instantiates (and drops) a fresh instance of the module without running any callback:

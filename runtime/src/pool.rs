@@ -32,6 +32,9 @@ pub(crate) struct SlotState {
     failures: u32,
     retry_at: Instant,
     pub next_tick: Option<Instant>,
+    /// The plugin was removed: no replacement VMs; a live VM here is draining (its root
+    /// context's `on_done` returned false and it has not called `proxy_done` yet).
+    retired: bool,
 }
 
 pub(crate) struct VmSlot {
@@ -63,6 +66,7 @@ impl VmSlot {
                 failures: 0,
                 retry_at: Instant::now(),
                 next_tick: None,
+                retired: false,
             }),
             mailbox,
         });
@@ -109,7 +113,7 @@ impl VmSlot {
         if st.vm.is_some() {
             return true;
         }
-        if Instant::now() < st.retry_at {
+        if st.retired || Instant::now() < st.retry_at {
             return false;
         }
         let generation = st.generation + 1;
@@ -187,9 +191,54 @@ impl VmSlot {
         events
     }
 
-    /// A callback finished normally: the VM is healthy, reset the backoff.
+    /// A callback finished normally: the VM is healthy, reset the backoff; if the root context
+    /// called `proxy_done` to end a deferred deletion, `on_delete` runs now and the VM goes.
     pub fn healthy(st: &mut SlotState) {
         st.failures = 0;
+        let Some(vm) = st.vm.as_mut() else { return };
+        if !std::mem::take(&mut vm.state().delete_requested) {
+            return;
+        }
+        vm.state().enter(ROOT_ID);
+        // The VM is discarded either way: a trap in `on_delete` changes nothing.
+        let _ = vm.call(vm.ex.delete.clone(), ROOT_ID);
+        st.vm = None;
+        st.retired = true;
+    }
+
+    /// The plugin is being removed (Envoy's `startShutdown`): the root context's `on_done`;
+    /// true → `on_delete` and the VM goes; false → the VM keeps running (ticks, callouts,
+    /// queues) until it calls `proxy_done`. Returns whether the VM is still draining.
+    pub fn shutdown(&self) -> bool {
+        let mut st = self.state.lock();
+        st.retired = true;
+        let Some(vm) = st.vm.as_mut() else {
+            return false;
+        };
+        vm.state().enter(ROOT_ID);
+        let events = match vm.call(vm.ex.done.clone(), ROOT_ID) {
+            Ok(Some(0)) => {
+                vm.state().done_pending = true;
+                Events::new()
+            }
+            Ok(_) => {
+                vm.state().enter(ROOT_ID);
+                let _ = vm.call(vm.ex.delete.clone(), ROOT_ID);
+                st.vm = None;
+                Events::new()
+            }
+            Err(fault) => self.fail(&mut st, &fault, ROOT_ID),
+        };
+        drop(st);
+        fire(events);
+        self.pump();
+        self.is_draining()
+    }
+
+    /// Retired but with a live VM: a root context that deferred its deletion.
+    pub fn is_draining(&self) -> bool {
+        let st = self.state.lock();
+        st.retired && st.vm.is_some()
     }
 
     /// Delivers queued mail while the lock is free; re-checks after unlocking (see `mailbox`).
@@ -220,14 +269,31 @@ impl VmSlot {
                     response,
                     ..
                 } => crate::callout::deliver(vm, token, grpc, response),
+                Mail::GrpcStream { generation: g, .. } if g != generation => continue,
+                Mail::GrpcStream { token, event, .. } => {
+                    crate::callout::deliver_stream(vm, token, event)
+                }
                 Mail::QueueReady { qid } => {
                     vm.state().enter(ROOT_ID);
                     vm.call(vm.ex.queue_ready.clone(), (ROOT_ID, qid))
                         .map(|_| ())
                 }
+                Mail::Foreign { function_id, data } => {
+                    let len = data.len() as u32;
+                    let s = vm.state();
+                    s.call_data = Some(data);
+                    s.enter(ROOT_ID);
+                    let args = (ROOT_ID, function_id, len);
+                    let r = vm.call(vm.ex.foreign_function.clone(), args).map(|_| ());
+                    vm.state().call_data = None;
+                    r
+                }
             };
             match result.and_then(|()| vm.take_events(None)) {
-                Ok(mut e) => events.append(&mut e),
+                Ok(mut e) => {
+                    events.append(&mut e);
+                    Self::healthy(st);
+                }
                 Err(fault) => {
                     let mut e = self.fail(st, &fault, ROOT_ID);
                     events.append(&mut e);
@@ -261,7 +327,10 @@ impl VmSlot {
             .call(vm.ex.tick.clone(), ROOT_ID)
             .and_then(|_| vm.take_events(None));
         let events = match result {
-            Ok(e) => e,
+            Ok(e) => {
+                Self::healthy(&mut st);
+                e
+            }
             Err(fault) => self.fail(&mut st, &fault, ROOT_ID),
         };
         let next = st

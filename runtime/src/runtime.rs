@@ -26,10 +26,12 @@ pub struct Runtime {
     ticker: Arc<Ticker>,
 }
 
-/// The VM slots that may need `on_tick` or a replacement.
+/// The VM slots that may need `on_tick` or a replacement, and the draining ones it keeps
+/// alive until they finish (see [`crate::plugin::SlotSet`]).
 #[derive(Default)]
 struct Ticker {
     slots: Mutex<Vec<Weak<VmSlot>>>,
+    draining: crate::plugin::Draining,
 }
 
 impl Runtime {
@@ -78,6 +80,7 @@ impl Runtime {
                 message: "memory limit must be positive".into(),
             });
         }
+        check_memory_cap(&wasm, &name, config.limits.memory_bytes)?;
         let (module, _) = self.cache.load(&self.engine.engine, &name, &wasm)?;
         let abi = AbiVersion::detect(module.exports().map(|e| e.name())).ok_or_else(|| {
             RuntimeError::NotProxyWasm {
@@ -123,8 +126,33 @@ impl Runtime {
         }
         // Deliver anything queued while starting (e.g. callouts answered synchronously).
         slots.iter().for_each(|s| s.pump());
-        Ok(Plugin::new(shared, slots))
+        Ok(Plugin::new(shared, slots, self.ticker.draining.clone()))
     }
+}
+
+/// Refuses a module whose declared initial memory alone is larger than the per-VM cap, before
+/// spending a compile on it (the pooling allocator would refuse it with a less useful message).
+/// Malformed modules pass through: compiling reports them.
+fn check_memory_cap(wasm: &[u8], plugin: &str, cap: usize) -> Result<(), RuntimeError> {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let Ok(wasmparser::Payload::MemorySection(memories)) = payload else {
+            continue;
+        };
+        for memory in memories.into_iter().flatten() {
+            let page = memory
+                .page_size_log2
+                .map_or(65536u64, |l| 1u64 << l.min(16));
+            let needed = memory.initial.saturating_mul(page);
+            if needed > cap as u64 {
+                return Err(RuntimeError::MemoryCap {
+                    plugin: plugin.to_string(),
+                    needed,
+                    cap: cap as u64,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn read_wasm(config: &PluginConfig) -> Result<Bytes, RuntimeError> {
@@ -151,6 +179,7 @@ fn spawn_ticker(ticker: Weak<Ticker>) -> Result<(), RuntimeError> {
         .spawn(move || loop {
             let Some(t) = ticker.upgrade() else { return };
             let slots: Vec<_> = t.slots.lock().iter().filter_map(Weak::upgrade).collect();
+            t.draining.lock().retain(|s| s.is_draining());
             drop(t);
             let now = Instant::now();
             let mut next = now + MAX_SLEEP;

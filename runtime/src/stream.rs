@@ -40,6 +40,9 @@ pub(crate) struct StreamCore {
     rescue: Rescue,
     pub logged: bool,
     finished: bool,
+    /// Keeps the plugin's VMs from shutting down while this stream lives. Declared last so it
+    /// drops after the stream's own `finish` ran.
+    pub owner: Option<Arc<crate::plugin::SlotSet>>,
 }
 
 impl StreamCore {
@@ -66,6 +69,7 @@ impl StreamCore {
             rescue: rescue.clone(),
             logged: false,
             finished: false,
+            owner: None,
         };
         let result = vm.create_context(kind, props, events);
         let id = vm.state().next_id.wrapping_sub(1);
@@ -97,6 +101,7 @@ impl StreamCore {
             rescue: Rescue::default(),
             logged: true,
             finished: true,
+            owner: None,
         }
     }
 
@@ -189,6 +194,7 @@ impl HttpStream {
             let n = headers.len() as u32;
             let ctx = vm.ctx(id).expect("own context exists");
             ctx.maps[i] = Some(std::mem::take(headers));
+            ctx.open[i] = true;
             ctx.end_of_stream[stream_index(dir)] = eos;
             let f = if i == 0 {
                 vm.ex.request_headers.clone()
@@ -204,6 +210,9 @@ impl HttpStream {
             let action = result?;
             if action == 1 {
                 ctx.headers_paused[stream_index(dir)] = true;
+            } else {
+                // Envoy drops the map once the filter lets the headers through.
+                ctx.open[i] = false;
             }
             decide(vm, id, action)
         });
@@ -269,6 +278,7 @@ impl HttpStream {
             let n = trailers.len() as u32;
             let ctx = vm.ctx(id).expect("own context exists");
             ctx.maps[i] = Some(std::mem::take(trailers));
+            ctx.open[i] = true;
             ctx.end_of_stream[stream_index(dir)] = true;
             let f = if i == 1 {
                 vm.ex.request_trailers.clone()
@@ -283,6 +293,9 @@ impl HttpStream {
                 Err(_) => *trailers = ctx.maps[i].take().unwrap_or_default(),
             }
             let action = result?.unwrap_or(0);
+            if action == 0 {
+                ctx.open[i] = false;
+            }
             decide(vm, id, action)
         });
         r.unwrap_or_else(|| self.fail_decision())
@@ -315,6 +328,30 @@ impl HttpStream {
         self.trailers(StreamType::Response, trailers)
     }
 
+    /// `proxy_on_request_metadata`: an HTTP/2 METADATA frame of `elements` entries arrived.
+    /// Envoy only tells the count (the ABI has no metadata map) and always continues. The
+    /// proxy's HTTP/2 server does not surface METADATA frames; other embedders may.
+    pub fn on_request_metadata(&mut self, elements: u32) {
+        self.metadata(true, elements)
+    }
+
+    /// `proxy_on_response_metadata`, as [`HttpStream::on_request_metadata`].
+    pub fn on_response_metadata(&mut self, elements: u32) {
+        self.metadata(false, elements)
+    }
+
+    fn metadata(&mut self, request: bool, elements: u32) {
+        self.core.run(|vm, id| {
+            vm.state().enter(id);
+            let f = if request {
+                vm.ex.request_metadata.clone()
+            } else {
+                vm.ex.response_metadata.clone()
+            };
+            vm.call(f, (id, elements)).map(|_| ())
+        });
+    }
+
     /// The filter's current view of a header map (after asynchronous changes made while the
     /// stream was paused, e.g. in a callout response). `None` if not received yet.
     pub fn current_headers(&mut self, dir: StreamType) -> Option<Headers> {
@@ -328,10 +365,7 @@ impl HttpStream {
     pub fn on_log(&mut self) {
         if !self.core.logged {
             self.core.logged = true;
-            self.core.run(|vm, id| {
-                vm.state().enter(id);
-                vm.call(vm.ex.log.clone(), id).map(|_| ())
-            });
+            self.core.run(|vm, id| vm.call_log(id));
         }
     }
 

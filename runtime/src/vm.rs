@@ -169,13 +169,29 @@ impl Vm {
         Ok(id)
     }
 
-    /// `on_log` (optional), `on_done`, `on_delete`, then forgets the context.
-    pub fn destroy_context(&mut self, id: u32, log: bool) -> Result<(), Fault> {
+    /// `proxy_on_log` in Envoy's access-log phase: the request headers and the response
+    /// headers and trailers are readable whatever the phase windows say (see `host::http`).
+    pub fn call_log(&mut self, id: u32) -> Result<(), Fault> {
         self.state().enter(id);
+        if let Some(c) = self.ctx(id) {
+            c.log_phase = true;
+        }
+        let result = self.call(self.ex.log.clone(), id).map(|_| ());
+        if let Some(c) = self.ctx(id) {
+            c.log_phase = false;
+        }
+        result
+    }
+
+    /// `on_log` (optional), `on_done`, `on_delete`, then forgets the context. A stream
+    /// context's `on_done` result is ignored, as in Envoy (`Context::onDestroy`): deferring
+    /// deletion with `proxy_done` is for root contexts at shutdown (`shutdown_root`).
+    pub fn destroy_context(&mut self, id: u32, log: bool) -> Result<(), Fault> {
         let result = (|| {
             if log {
-                self.call(self.ex.log.clone(), id)?;
+                self.call_log(id)?;
             }
+            self.state().enter(id);
             self.call(self.ex.done.clone(), id)?;
             self.call(self.ex.delete.clone(), id)?;
             Ok(())
@@ -212,11 +228,17 @@ impl Vm {
         let eos = reply.body.is_empty();
         if let Some(c) = self.ctx(id) {
             c.maps[2] = Some(headers);
+            c.open[2] = true;
             c.end_of_stream[1] = true;
             c.bodies[1].clear();
             c.bodies[1].extend_from_slice(&reply.body);
         }
-        self.call_headers(self.ex.response_headers.clone(), id, n, eos)?;
+        let action = self.call_headers(self.ex.response_headers.clone(), id, n, eos)?;
+        if action == 0 {
+            if let Some(c) = self.ctx(id) {
+                c.open[2] = false;
+            }
+        }
         if !eos {
             let len = reply.body.len() as u32;
             self.state().enter(id);

@@ -5,6 +5,7 @@ pub mod compile;
 pub mod demo;
 pub mod run;
 mod run_http;
+mod run_props;
 pub mod scan;
 pub mod serve;
 

@@ -5,7 +5,9 @@
 //! the response in reverse order (Envoy's decoder/encoder order). Callouts have no network here:
 //! they fail as a reset would (the filter sees BrokenConnection). Stdout gets the response the
 //! client would receive (after `--show-upstream`, first the request the upstream would get);
-//! filter logs go to stderr as `[level] plugin#context: message`.
+//! filter logs go to stderr as `[level] plugin#context: message`. Filters reading request
+//! attributes (`request.path`, `request.headers.<name>`, `response.code`, …) get them from the
+//! replayed exchange as it reaches them.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,10 +17,12 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _};
 use bytes::{Bytes, BytesMut};
 use clap::Args;
+
+use super::run_props::ReplayProps;
 use microwaf_runtime::{
     CalloutReply, CalloutResponse, Decision, Embedder, FailPolicy, Headers, HttpCalloutRequest,
-    HttpStream, LocalReply, LogLevel, NoProperties, PluginConfig, Runtime, RuntimeConfig, Status,
-    StreamEvents, StreamType, WasmSource,
+    HttpStream, LocalReply, LogLevel, PluginConfig, Runtime, RuntimeConfig, Status, StreamEvents,
+    StreamType, WasmSource,
 };
 
 #[derive(Args)]
@@ -126,6 +130,7 @@ fn text_arg(arg: &Option<String>) -> anyhow::Result<Bytes> {
 struct Link {
     stream: HttpStream,
     waiter: Arc<Waiter>,
+    props: Arc<ReplayProps>,
 }
 
 fn replay(args: &RunArgs) -> anyhow::Result<String> {
@@ -162,8 +167,13 @@ fn replay(args: &RunArgs) -> anyhow::Result<String> {
         cfg.fail_policy = FailPolicy::FailClosed;
         let plugin = rt.load_plugin(cfg, Arc::new(CliEmbedder))?;
         let waiter = Arc::new(Waiter::default());
-        let stream = plugin.http_stream(Arc::new(NoProperties), waiter.clone());
-        chain.push(Link { stream, waiter });
+        let props = Arc::new(ReplayProps::default());
+        let stream = plugin.http_stream(props.clone(), waiter.clone());
+        chain.push(Link {
+            stream,
+            waiter,
+            props,
+        });
     }
     let mut out = String::new();
     let mut reply = None;
@@ -214,6 +224,7 @@ fn request_phase(
     body: &mut BytesMut,
 ) -> anyhow::Result<Option<LocalReply>> {
     let eos = body.is_empty();
+    link.props.set_request(req, body.len());
     let mut d = link.stream.on_request_headers(req, eos);
     if d == Decision::Pause {
         if let Some(r) = link.waiter.wait()? {
@@ -240,6 +251,7 @@ fn response_phase(
     body: &mut BytesMut,
 ) -> anyhow::Result<Option<LocalReply>> {
     let eos = body.is_empty();
+    link.props.set_response(resp);
     let d = link.stream.on_response_headers(resp, eos);
     if d == Decision::Pause {
         if let Some(r) = link.waiter.wait()? {

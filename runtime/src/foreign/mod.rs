@@ -5,9 +5,10 @@
 //!   schema = 4, span = 5) declares a typed filter-state property for `set_property`;
 //!   unparsable arguments or a second declaration of a name → `BadArgument`.
 //! - `set_envoy_filter_state`: `SetEnvoyFilterStateArguments` (path = 1, value = 2, span = 3)
-//!   stores `value` in filter state under `path`, readable as `filter_state.<path>`. Envoy only
-//!   accepts keys with a registered object factory; we accept any key (there are no factories
-//!   here). No filter state (root context) → `NotFound`.
+//!   stores `value` in filter state under `path`, readable as `filter_state.<path>`. As in
+//!   Envoy, only keys with a registered filter-state object factory are accepted
+//!   ([`ENVOY_FILTER_STATE_KEYS`]); any other key → `NotFound`. No filter state (root
+//!   context) → `NotFound`.
 //! - Any other name → `NotFound`.
 
 mod proto;
@@ -20,6 +21,26 @@ use crate::properties::{DeclaredProperties, FilterState, LifeSpan, PropertyProto
 use proto::{fields, text, Field, Malformed};
 
 pub use zlib::{compress, uncompress};
+
+/// The filter-state keys Envoy registers an object factory for (`StreamInfo::FilterState::
+/// ObjectFactory`) that a filter may set through `set_envoy_filter_state`. Envoy answers an
+/// unregistered key with `NotFound`, so filters written for Envoy only use these.
+pub const ENVOY_FILTER_STATE_KEYS: &[&str] = &[
+    "envoy.tcp_proxy.cluster",
+    "envoy.tcp_proxy.disable_tunneling",
+    "envoy.tcp_proxy.per_connection_idle_timeout_ms",
+    "envoy.network.upstream_server_name",
+    "envoy.network.application_protocols",
+    "envoy.network.upstream_subject_alt_names",
+    "envoy.network.transport_socket.original_dst_address",
+    "envoy.filters.listener.original_dst.local_ip",
+    "envoy.filters.listener.original_dst.remote_ip",
+    "envoy.upstream.dynamic_host",
+    "envoy.upstream.dynamic_port",
+    "envoy.ratelimit.hits_addend",
+    "envoy.string",
+    "envoy.hashable_string",
+];
 
 /// Default cap on `uncompress` output.
 pub const MAX_UNCOMPRESSED: usize = 16 << 20;
@@ -121,6 +142,9 @@ fn set_envoy_filter_state(args: &[u8], state: Option<&mut FilterState>) -> HostR
     }
     if path.is_empty() {
         return Err(Status::BadArgument);
+    }
+    if !ENVOY_FILTER_STATE_KEYS.contains(&path) {
+        return Err(Status::NotFound);
     }
     let proto = PropertyPrototype {
         span,

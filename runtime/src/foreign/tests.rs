@@ -142,3 +142,24 @@ fn set_envoy_filter_state_is_readable_as_filter_state() {
     );
     assert_eq!(bad, Err(Status::BadArgument));
 }
+
+#[test]
+fn set_envoy_filter_state_rejects_a_key_without_an_envoy_factory() {
+    let f = ForeignFunctions::default();
+    let mut d = DeclaredProperties::default();
+    let mut state = FilterState::default();
+    let path = b"fixture.unknown_key";
+    let mut args = vec![0x0a, path.len() as u8];
+    args.extend_from_slice(path);
+    args.extend_from_slice(&[0x12, 1, b'v']);
+    let r = call(
+        &f,
+        "set_envoy_filter_state",
+        &args,
+        &mut d,
+        Some(&mut state),
+    );
+    assert_eq!(r, Err(Status::NotFound));
+    let key = [&b"filter_state\0"[..], path].concat();
+    assert!(get_property(&key, &[], Some(&state)).is_err(), "not stored");
+}

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use microwaf_abi::{
     AbiVersion, BufferType, GrpcCall, Host, HostResult, HttpCall, LocalResponse, LogLevel, MapType,
-    MetricType, PairRef, Status, StreamType,
+    MetricType, PairRef, StreamType,
 };
 
 use super::http::stream_pending;
@@ -31,7 +31,7 @@ impl Host for VmState {
         self.set_effective(context_id)
     }
     fn done(&mut self) -> HostResult<()> {
-        Ok(())
+        VmState::done(self)
     }
     fn get_buffer_bytes(&mut self, b: BufferType, start: u32, max: u32) -> HostResult<Bytes> {
         self.buffer_bytes(b, start, max)
@@ -89,24 +89,17 @@ impl Host for VmState {
     fn grpc_call(&mut self, call: GrpcCall<'_>) -> HostResult<u32> {
         self.start_grpc_call(call)
     }
-    fn grpc_stream(&mut self, _call: GrpcCall<'_>) -> HostResult<u32> {
-        // Streaming gRPC needs an embedder stream API; Envoy without a gRPC service answers so.
-        Err(Status::InternalFailure)
+    fn grpc_stream(&mut self, call: GrpcCall<'_>) -> HostResult<u32> {
+        self.start_grpc_stream(call)
     }
-    fn grpc_send(&mut self, _token: u32, _message: &[u8], _end: bool) -> HostResult<()> {
-        Err(Status::NotFound)
+    fn grpc_send(&mut self, token: u32, message: &[u8], end: bool) -> HostResult<()> {
+        self.grpc_stream_send(token, message, end)
     }
     fn grpc_cancel(&mut self, token: u32) -> HostResult<()> {
-        self.callouts
-            .remove(&token)
-            .map(|_| ())
-            .ok_or(Status::NotFound)
+        self.grpc_cancel_token(token)
     }
     fn grpc_close(&mut self, token: u32) -> HostResult<()> {
-        self.callouts
-            .remove(&token)
-            .map(|_| ())
-            .ok_or(Status::NotFound)
+        self.grpc_close_token(token)
     }
     fn get_status(&mut self) -> HostResult<(u32, Bytes)> {
         Ok(self.status.clone())

@@ -28,8 +28,15 @@ pub(crate) struct Context {
     pub props: Option<DynProperties>,
     pub events: Option<Arc<dyn StreamEvents>>,
     /// Request headers, request trailers, response headers, response trailers; `None` until
-    /// the stream reaches that phase (reads before → `BadArgument`, as in Envoy).
+    /// the stream reaches that phase. Kept afterwards for the embedder (`current_headers`).
     pub maps: [Option<Headers>; 4],
+    /// Whether hostcalls may use `maps[i]`. Envoy hands the guest a map only while its phase
+    /// holds it: from the callback that delivers it until the filter continues (the callback
+    /// returns Continue or calls `continue_stream`); outside that window → `BadArgument`.
+    pub open: [bool; 4],
+    /// `on_log` is running: request headers, response headers and response trailers are
+    /// readable (not writable) whatever the phase windows say, as in Envoy's access-log phase.
+    pub log_phase: bool,
     /// Request/response body (HTTP) or downstream/upstream data (L4), accumulated while the
     /// filter pauses.
     pub bodies: [BytesMut; 2],
@@ -57,6 +64,8 @@ impl Context {
             props,
             events,
             maps: [None, None, None, None],
+            open: [false; 4],
+            log_phase: false,
             bodies: [BytesMut::new(), BytesMut::new()],
             end_of_stream: [false, false],
             headers_paused: [false, false],

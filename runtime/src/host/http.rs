@@ -26,15 +26,34 @@ pub(crate) fn owned_pairs(pairs: &[PairRef<'_>]) -> Headers {
 }
 
 impl VmState {
-    /// The map `map` of the effective context, or the callout response's maps.
-    fn map(&mut self, map: MapType) -> HostResult<&mut Headers> {
+    /// The map `map` of the effective context, or the callout response's maps, for a read
+    /// (`write == false`) or a mutation. Envoy's rules (DESIGN §3):
+    /// - a stream map outside its phase window → `BadArgument`; in `on_log` request headers,
+    ///   response headers and trailers read as present (absent → `NotFound`), writes stay
+    ///   `BadArgument`;
+    /// - callout maps (4–7) are never writable (`BadArgument`); read while no response is being
+    ///   delivered they answer `NotFound`, the documented deviation: Envoy answers `BadArgument`,
+    ///   on which the SDKs trap (envoy issue 26485).
+    fn map_access(&mut self, map: MapType, write: bool) -> HostResult<&mut Headers> {
         if let Some(i) = Context::map_index(map) {
             let ctx = self.effective_ctx().ok_or(Status::BadArgument)?;
+            if ctx.log_phase && !write {
+                // Envoy's access-log maps: request headers, response headers and trailers;
+                // request trailers only while still in their window. Missing → NotFound.
+                let readable = i != 1 || ctx.open[1];
+                return ctx.maps[i]
+                    .as_mut()
+                    .filter(|_| readable)
+                    .ok_or(Status::NotFound);
+            }
+            if !ctx.open[i] {
+                return Err(Status::BadArgument);
+            }
             return ctx.maps[i].as_mut().ok_or(Status::BadArgument);
         }
-        // Callout maps: readable only while a response is being delivered; after a reset
-        // there is nothing to read → NotFound (the documented deviation: Envoy answers
-        // BadArgument, on which the SDKs trap; envoy issue 26485).
+        if write {
+            return Err(Status::BadArgument);
+        }
         let callout = self.active_callout.as_mut().ok_or(Status::NotFound)?;
         let result = callout.response.result.as_mut().ok_or(Status::NotFound)?;
         match map {
@@ -45,9 +64,17 @@ impl VmState {
         }
     }
 
+    fn map(&mut self, map: MapType) -> HostResult<&mut Headers> {
+        self.map_access(map, true)
+    }
+
+    /// Envoy serialises whatever map is there and an unavailable one as nothing (written to
+    /// the guest as (0, 0)): always `Ok`.
     pub(crate) fn get_pairs(&mut self, map: MapType) -> HostResult<Vec<u8>> {
-        let m = self.map(map)?;
-        pairs::encode(m).map_err(|e| e.status())
+        match self.map_access(map, false) {
+            Ok(m) => pairs::encode(m).map_err(|e| e.status()),
+            Err(_) => Ok(Vec::new()),
+        }
     }
 
     pub(crate) fn set_pairs(&mut self, map: MapType, new: &[PairRef<'_>]) -> HostResult<()> {
@@ -55,6 +82,7 @@ impl VmState {
         Ok(())
     }
 
+    /// Envoy sizes through the mutable map: only within the phase window.
     pub(crate) fn map_size(&mut self, map: MapType) -> HostResult<u32> {
         let m = self.map(map)?;
         let size: usize = m.iter().map(|(k, v)| k.len() + v.len()).sum();
@@ -62,7 +90,7 @@ impl VmState {
     }
 
     pub(crate) fn map_value(&mut self, map: MapType, key: &[u8]) -> HostResult<Bytes> {
-        let m = self.map(map)?;
+        let m = self.map_access(map, false)?;
         m.iter()
             .find(|(k, _)| same_name(k, key))
             .map(|(_, v)| v.clone())
@@ -98,8 +126,10 @@ impl VmState {
         Ok(())
     }
 
-    /// The body/data buffer of the effective context for `buffer`, with its end-of-stream flag.
-    fn stream_buffer(&mut self, buffer: BufferType) -> HostResult<(&mut BytesMut, bool)> {
+    /// The body/data buffer of the effective context for `buffer`, with its end-of-stream flag;
+    /// `None` when this context has no such buffer (a root context, an L4 buffer in an HTTP
+    /// stream, …).
+    fn stream_buffer(&mut self, buffer: BufferType) -> Option<(&mut BytesMut, bool)> {
         let i = match buffer {
             BufferType::HttpRequestBody | BufferType::DownstreamData => 0,
             _ => 1,
@@ -108,11 +138,11 @@ impl VmState {
             BufferType::HttpRequestBody | BufferType::HttpResponseBody => ContextKind::Http,
             _ => ContextKind::Network,
         };
-        let ctx = self.effective_ctx().ok_or(Status::NotFound)?;
+        let ctx = self.effective_ctx()?;
         if ctx.kind != want {
-            return Err(Status::NotFound);
+            return None;
         }
-        Ok((&mut ctx.bodies[i], ctx.end_of_stream[i]))
+        Some((&mut ctx.bodies[i], ctx.end_of_stream[i]))
     }
 
     /// Read-only buffers: configuration and callout responses.
@@ -126,6 +156,8 @@ impl VmState {
                 let r = c.response.result.as_ref().ok_or(Status::NotFound)?;
                 Ok(r.body.clone())
             }
+            // Envoy's call-data buffer is always there: what the running callback was given.
+            BufferType::CallData => Ok(self.call_data.clone().unwrap_or_default()),
             BufferType::GrpcReceiveBuffer => {
                 let c = self.active_callout.as_ref().ok_or(Status::NotFound)?;
                 let r = c.response.result.as_ref().ok_or(Status::NotFound)?;
@@ -153,7 +185,11 @@ impl VmState {
             BufferType::HttpRequestBody
             | BufferType::HttpResponseBody
             | BufferType::DownstreamData
-            | BufferType::UpstreamData => slice_of(&self.stream_buffer(buffer)?.0[..]),
+            // As for the status: an empty buffer where the context has none.
+            | BufferType::UpstreamData => match self.stream_buffer(buffer) {
+                Some((b, _)) => slice_of(&b[..]),
+                None => slice_of(&[]),
+            },
             _ => slice_of(&self.fixed_buffer(buffer)?),
         }
     }
@@ -164,8 +200,12 @@ impl VmState {
             | BufferType::HttpResponseBody
             | BufferType::DownstreamData
             | BufferType::UpstreamData => {
-                let (b, eos) = self.stream_buffer(buffer)?;
-                Ok((b.len() as u32, eos as u32))
+                // Envoy resolves the four body/data types to a buffer in every context (empty
+                // where there is none, e.g. the root context): never `NotFound`.
+                let (len, eos) = self
+                    .stream_buffer(buffer)
+                    .map_or((0, false), |(b, eos)| (b.len(), eos));
+                Ok((len as u32, eos as u32))
             }
             _ => Ok((self.fixed_buffer(buffer)?.len() as u32, 1)),
         }
@@ -186,7 +226,7 @@ impl VmState {
             | BufferType::UpstreamData => {}
             _ => return Err(Status::BadArgument),
         }
-        let (b, _) = self.stream_buffer(buffer)?;
+        let (b, _) = self.stream_buffer(buffer).ok_or(Status::NotFound)?;
         let (start, size, len) = (start as usize, size as usize, b.len());
         if start == 0 && size == 0 && len > 0 {
             let mut n = BytesMut::with_capacity(len + data.len());
@@ -204,13 +244,31 @@ impl VmState {
         Ok(())
     }
 
+    /// `continue_stream`/`close_stream` as Envoy answers them: `continue_stream(Upstream)` is
+    /// `Unimplemented`; everything else is `Ok`, acted on (after the callback) only where the
+    /// context has that direction — a root context, or an HTTP direction of an L4 connection,
+    /// has nothing to resume and Envoy quietly does nothing. Continuing an HTTP direction ends
+    /// the request maps' window (Envoy clears them in `continueStream`, for either direction).
     pub(crate) fn push_pending(&mut self, p: Pending) -> HostResult<()> {
+        let stream = match p {
+            Pending::Resume(StreamType::Upstream) => return Err(Status::Unimplemented),
+            Pending::Resume(s) | Pending::Close(s) => s,
+        };
         let ctx = self.effective_ctx().ok_or(Status::BadArgument)?;
-        if ctx.kind == ContextKind::Root {
-            return Err(Status::BadArgument);
+        let http = matches!(stream, StreamType::Request | StreamType::Response);
+        let applies = match ctx.kind {
+            ContextKind::Root => false,
+            ContextKind::Http => http,
+            ContextKind::Network => !http,
+        };
+        if ctx.kind == ContextKind::Http && matches!(p, Pending::Resume(_)) {
+            ctx.open[0] = false;
+            ctx.open[1] = false;
         }
-        ctx.pending.push(p);
-        self.dirty = true;
+        if applies {
+            ctx.pending.push(p);
+            self.dirty = true;
+        }
         Ok(())
     }
 

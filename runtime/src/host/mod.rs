@@ -21,7 +21,7 @@ use wasmtime::StoreLimits;
 
 pub(crate) use context::{Context, ContextKind, Pending};
 
-use crate::embedder::CalloutResponse;
+use crate::embedder::{CalloutResponse, GrpcStreamHandle};
 use crate::foreign::ForeignFunctions;
 use crate::mailbox::Mailbox;
 use crate::metrics::VmMetrics;
@@ -36,6 +36,23 @@ pub(crate) struct ActiveCallout {
     pub response: CalloutResponse,
 }
 
+/// An open gRPC stream. Envoy forgets it once both sides closed (or on cancel).
+pub(crate) struct GrpcStreamState {
+    pub handle: Box<dyn GrpcStreamHandle>,
+    pub local_closed: bool,
+    pub remote_closed: bool,
+}
+
+impl Drop for GrpcStreamState {
+    /// A stream still open when its VM goes (shutdown, trap) is reset, as Envoy cancels a
+    /// deleted context's streams.
+    fn drop(&mut self) {
+        if !self.remote_closed {
+            self.handle.cancel();
+        }
+    }
+}
+
 /// Store data of one VM.
 pub(crate) struct VmState {
     pub abi: AbiVersion,
@@ -48,8 +65,12 @@ pub(crate) struct VmState {
     /// The context hostcalls address (`proxy_set_effective_context`).
     pub effective: u32,
     pub tick_period: Option<Duration>,
-    /// Pending callouts: token → context that started it.
+    /// Pending callouts (HTTP and unary gRPC): token → context that started it.
     pub callouts: HashMap<u32, u32>,
+    /// Open gRPC streams by token (tokens share one sequence with callouts).
+    pub grpc_streams: HashMap<u32, GrpcStreamState>,
+    /// The call data of a running `proxy_on_foreign_function` (buffer 8).
+    pub call_data: Option<Bytes>,
     pub next_token: u32,
     pub active_callout: Option<ActiveCallout>,
     /// `proxy_get_status` of the last callout delivered.
@@ -67,6 +88,12 @@ pub(crate) struct VmState {
     pub declared: DeclaredProperties,
     pub plugin_props: PluginProperties,
     pub foreign: ForeignFunctions,
+    /// The root context's `on_done` returned false at shutdown: it finishes asynchronous work
+    /// and calls `proxy_done`, after which `on_delete` runs (Envoy's deferred deletion).
+    pub done_pending: bool,
+    /// `proxy_done` was called while `done_pending`: the slot runs `on_delete` and retires the
+    /// VM once the current callback returns (never from inside it, as in Envoy).
+    pub delete_requested: bool,
 }
 
 impl VmState {
@@ -98,6 +125,8 @@ impl VmState {
             effective: ROOT_ID,
             tick_period: None,
             callouts: HashMap::new(),
+            grpc_streams: HashMap::new(),
+            call_data: None,
             next_token: 1,
             active_callout: None,
             status: (0, Bytes::new()),
@@ -109,6 +138,8 @@ impl VmState {
             declared: DeclaredProperties::default(),
             plugin_props,
             foreign: ForeignFunctions::default(),
+            done_pending: false,
+            delete_requested: false,
         }
     }
 
@@ -117,6 +148,17 @@ impl VmState {
     pub fn enter(&mut self, id: u32) {
         self.current = id;
         self.effective = id;
+    }
+
+    /// `proxy_done`: only a root context whose `on_done` deferred its deletion may call it;
+    /// anything else is `NotFound` (Envoy's `WasmBase::done`).
+    pub fn done(&mut self) -> microwaf_abi::HostResult<()> {
+        if self.effective != ROOT_ID || !self.done_pending {
+            return Err(microwaf_abi::Status::NotFound);
+        }
+        self.done_pending = false;
+        self.delete_requested = true;
+        Ok(())
     }
 
     pub fn effective_ctx(&mut self) -> Option<&mut Context> {

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use microwaf_abi::{GrpcCall, HostResult, HttpCall, LogLevel, Status};
 
 use super::http::owned_pairs;
-use super::{ContextKind, VmState};
-use crate::embedder::{GrpcCalloutRequest, HttpCalloutRequest};
+use super::{ContextKind, GrpcStreamState, VmState};
+use crate::embedder::{GrpcCalloutRequest, GrpcStreamRequest, GrpcStreamSink, HttpCalloutRequest};
 use crate::foreign::ForeignCall;
 use crate::mailbox::Mail;
 use crate::properties::{self, PropertySource};
@@ -45,9 +45,19 @@ impl VmState {
         Ok(())
     }
 
+    /// The next free token (0 is never one; tokens of live callouts and streams are skipped).
+    fn next_free_token(&mut self) -> u32 {
+        loop {
+            let t = self.next_token;
+            self.next_token = self.next_token.wrapping_add(1).max(1);
+            if !self.callouts.contains_key(&t) && !self.grpc_streams.contains_key(&t) {
+                return t;
+            }
+        }
+    }
+
     fn token(&mut self) -> u32 {
-        let t = self.next_token;
-        self.next_token = self.next_token.wrapping_add(1).max(1);
+        let t = self.next_free_token();
         self.callouts.insert(t, self.effective);
         t
     }
@@ -102,6 +112,82 @@ impl VmState {
             self.callouts.remove(&token);
         })?;
         Ok(token)
+    }
+
+    /// `proxy_grpc_stream`: the embedder opens the stream; its events come back as mail.
+    pub(crate) fn start_grpc_stream(&mut self, call: GrpcCall<'_>) -> HostResult<u32> {
+        let request = GrpcStreamRequest {
+            cluster: Bytes::copy_from_slice(call.upstream),
+            service: Bytes::copy_from_slice(call.service),
+            method: Bytes::copy_from_slice(call.method),
+            initial_metadata: owned_pairs(&call.initial_metadata),
+        };
+        let token = self.next_free_token();
+        let mailbox = self.mailbox.clone();
+        let generation = self.generation;
+        let sink = GrpcStreamSink(Arc::new(move |event| {
+            mailbox.post(Mail::GrpcStream {
+                generation,
+                token,
+                event,
+            })
+        }));
+        let embedder = self.plugin.embedder.clone();
+        let handle = embedder.grpc_stream(request, sink)?;
+        let state = GrpcStreamState {
+            handle,
+            local_closed: false,
+            remote_closed: false,
+        };
+        self.grpc_streams.insert(token, state);
+        Ok(token)
+    }
+
+    /// `proxy_grpc_send`: a unary call's token is `BadArgument`, an unknown one `NotFound`.
+    pub(crate) fn grpc_stream_send(&mut self, token: u32, msg: &[u8], end: bool) -> HostResult<()> {
+        let Some(stream) = self.grpc_streams.get_mut(&token) else {
+            return Err(if self.callouts.contains_key(&token) {
+                Status::BadArgument
+            } else {
+                Status::NotFound
+            });
+        };
+        stream.handle.send(Bytes::copy_from_slice(msg), end);
+        if end {
+            stream.local_closed = true;
+        }
+        Ok(())
+    }
+
+    /// `proxy_grpc_cancel`: resets a stream or abandons a call; the token is forgotten.
+    pub(crate) fn grpc_cancel_token(&mut self, token: u32) -> HostResult<()> {
+        if let Some(mut stream) = self.grpc_streams.remove(&token) {
+            stream.handle.cancel();
+            stream.remote_closed = true; // nothing more will arrive; no second reset on drop
+            return Ok(());
+        }
+        self.callouts
+            .remove(&token)
+            .map(|_| ())
+            .ok_or(Status::NotFound)
+    }
+
+    /// `proxy_grpc_close`: half-closes a stream (forgotten once the remote side closed too) or
+    /// abandons a call.
+    pub(crate) fn grpc_close_token(&mut self, token: u32) -> HostResult<()> {
+        if let Some(stream) = self.grpc_streams.get_mut(&token) {
+            stream.handle.close();
+            if stream.remote_closed {
+                self.grpc_streams.remove(&token);
+            } else {
+                stream.local_closed = true;
+            }
+            return Ok(());
+        }
+        self.callouts
+            .remove(&token)
+            .map(|_| ())
+            .ok_or(Status::NotFound)
     }
 
     pub(crate) fn vm_id(&self) -> &[u8] {

@@ -1,7 +1,9 @@
 //! The module cache: hits after the first load; corrupt, truncated or foreign files are
 //! detected, recompiled and replaced.
 
-use microwaf_runtime::{CacheOutcome, ModuleCache, Runtime, RuntimeConfig};
+use microwaf_runtime::{
+    load_precompiled, precompile_to, CacheOutcome, ModuleCache, Runtime, RuntimeConfig,
+};
 use microwaf_tests::fixtures::{self, Target};
 
 #[test]
@@ -42,6 +44,47 @@ fn corrupt_truncated_and_garbage_cache_files_are_recompiled() {
         );
         assert_eq!(rt.precompile("noop", &wasm).unwrap().1, CacheOutcome::Hit);
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_valid_artifact_of_an_incompatible_engine_is_recompiled_and_replaced() {
+    let dir = std::env::temp_dir().join(format!("microwaf-stale-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let rt = Runtime::new(RuntimeConfig {
+        cache_dir: Some(dir.clone()),
+        max_instances: 8,
+        ..Default::default()
+    })
+    .unwrap();
+    let wasm = std::fs::read(fixtures::wasm("noop", Target::Unknown)).unwrap();
+    let path = ModuleCache::new(Some(dir.clone()))
+        .path_for(rt.wasmtime_engine(), &wasm)
+        .unwrap();
+    // An engine without epoch interruption compiles code the runtime's engine must not run.
+    let mut other_cfg = wasmtime::Config::new();
+    other_cfg.epoch_interruption(false);
+    let other = wasmtime::Engine::new(&other_cfg).unwrap();
+    // A well-formed file (our trailer, intact) at exactly the path the runtime will read.
+    precompile_to(&other, &wasm, &path).unwrap();
+    assert!(
+        load_precompiled(&other, &path).is_some(),
+        "valid for the engine that wrote it"
+    );
+    assert!(
+        load_precompiled(rt.wasmtime_engine(), &path).is_none(),
+        "stale for ours"
+    );
+    let stale = std::fs::read(&path).unwrap();
+
+    let (module, outcome) = rt.precompile("noop", &wasm).unwrap();
+    assert_eq!(outcome, CacheOutcome::Replaced);
+    assert!(module
+        .exports()
+        .any(|e| e.name() == "proxy_abi_version_0_2_1"));
+    assert_ne!(std::fs::read(&path).unwrap(), stale, "file rewritten");
+    assert!(load_precompiled(rt.wasmtime_engine(), &path).is_some());
+    assert_eq!(rt.precompile("noop", &wasm).unwrap().1, CacheOutcome::Hit);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -138,3 +138,76 @@ fn grpc_callout_response_reaches_the_filter() {
         assert_eq!(sent.service.as_ref(), b"fixture.Echo");
     }
 }
+
+#[test]
+fn grpc_stream_sends_messages_and_receives_every_callback() {
+    for t in Target::ALL {
+        let emb = FakeEmbedder::new().with_cluster("callout", Upstream::Reply(upstream_reply()));
+        let p = load(config("callouts", rust("callouts", t), ""), &emb);
+        let extra = [
+            ("x-callout-kind", "grpc_stream"),
+            ("x-grpc-message", "a,b,c"),
+        ];
+        let (_, resp) = paused_exchange(&p, &extra);
+        let resp = resp.expect("resumed, not replied");
+        let got = |n: &str| get(&resp, n);
+        assert_eq!(got("x-grpc-stream-status").as_deref(), Some("0"), "{t:?}");
+        assert_eq!(got("x-grpc-stream-status-message").as_deref(), Some("done"));
+        assert_eq!(got("x-grpc-stream-messages").as_deref(), Some("3"));
+        assert_eq!(
+            got("x-grpc-stream-body").as_deref(),
+            Some("echo:a,echo:b,echo:c")
+        );
+        assert_eq!(
+            got("x-grpc-stream-initial-x-stream-md").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            got("x-grpc-stream-trailer-x-stream-trailer").as_deref(),
+            Some("t")
+        );
+        // What the upstream saw: the stream's method and metadata, then each message, the last
+        // one ending the stream.
+        let opened = emb.grpc_streams.lock()[0].clone();
+        assert_eq!(opened.service.as_ref(), b"fixture.Echo");
+        assert_eq!(
+            get(&opened.initial_metadata, "x-fixture-md").as_deref(),
+            Some("1")
+        );
+        let sent = emb.grpc_stream_sent.lock().clone();
+        let expect: Vec<(Bytes, bool)> = [("a", false), ("b", false), ("c", true)]
+            .iter()
+            .map(|(m, e)| (Bytes::copy_from_slice(m.as_bytes()), *e))
+            .collect();
+        assert_eq!(sent, expect);
+    }
+}
+
+#[test]
+fn reset_grpc_stream_closes_with_unavailable() {
+    let emb = FakeEmbedder::new().with_cluster("callout", Upstream::Reset);
+    let p = load(
+        config("callouts", rust("callouts", Target::Unknown), ""),
+        &emb,
+    );
+    let (_, resp) = paused_exchange(&p, &[("x-callout-kind", "grpc_stream")]);
+    let resp = resp.expect("resumed");
+    assert_eq!(get(&resp, "x-grpc-stream-status").as_deref(), Some("14"));
+    assert_eq!(get(&resp, "x-grpc-stream-messages").as_deref(), Some("0"));
+}
+
+#[test]
+fn grpc_stream_to_an_unknown_cluster_fails_the_dispatch() {
+    let emb = FakeEmbedder::new();
+    let p = load(
+        config("callouts", rust("callouts", Target::Unknown), ""),
+        &emb,
+    );
+    let req = request("/", &[("x-callout-kind", "grpc_stream")]);
+    let ex = exchange(&p, req, b"", response("200", &[]), b"");
+    assert!(ex.local);
+    assert_eq!(
+        get(&ex.response_headers, "x-callout-dispatch").as_deref(),
+        Some("ParseFailure")
+    );
+}

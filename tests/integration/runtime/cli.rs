@@ -202,3 +202,75 @@ fn run_prints_a_local_reply_and_fails_clearly_on_bad_input() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn run_passes_vm_config_and_answers_200_empty_without_a_response() {
+    let req = tmp("cfg.http");
+    std::fs::write(&req, "GET /cfg HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    let vm_cfg = tmp("vm.txt");
+    std::fs::write(&vm_cfg, "vm-from-file").unwrap();
+    let wasm = fixtures::wasm("config", Target::Unknown);
+    let o = run(&[
+        "run",
+        "--wasm",
+        wasm.to_str().unwrap(),
+        "--vm-config",
+        &format!("@{}", vm_cfg.display()),
+        "--plugin-config",
+        "plugin-text",
+        "--request",
+        req.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = (text(&o.stdout), text(&o.stderr));
+    assert!(o.status.success(), "{stderr}");
+    // No --response: the upstream answers 200 with an empty body.
+    assert!(stdout.starts_with("HTTP/1.1 200 OK\r\n"), "{stdout}");
+    assert!(stdout.ends_with("\r\n\r\n"), "{stdout}");
+    assert!(stdout.contains("x-vm-config: vm-from-file\r\n"), "{stdout}");
+    assert!(
+        stdout.contains("x-plugin-config: plugin-text\r\n"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("config: vm_start size=12 vm=vm-from-file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn run_serves_root_id_and_request_properties_from_the_replayed_request() {
+    let req = tmp("props.http");
+    std::fs::write(
+        &req,
+        "PUT /p/q?x=1 HTTP/1.1\r\nHost: props.test\r\nX-Custom: c1\r\n\r\n",
+    )
+    .unwrap();
+    let wasm = fixtures::wasm("properties", Target::Wasip1);
+    let cfg = r#"{"properties":["request.path","request.url_path","request.method","request.host",["request","headers","x-custom"],"plugin_root_id","source.address"]}"#;
+    let o = run(&[
+        "run",
+        "--wasm",
+        wasm.to_str().unwrap(),
+        "--root-id",
+        "cli-root",
+        "--plugin-config",
+        cfg,
+        "--request",
+        req.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = (text(&o.stdout), text(&o.stderr));
+    assert!(o.status.success(), "{stderr}");
+    for (name, want) in [
+        ("request.path", "/p/q?x=1"),
+        ("request.url_path", "/p/q"),
+        ("request.method", "PUT"),
+        ("request.host", "props.test"),
+        ("request.headers.x-custom", "c1"),
+        ("plugin_root_id", "cli-root"),
+        // No connection in a replay: absent, not invented.
+        ("source.address", "<missing>"),
+    ] {
+        let line = format!("x-prop-{name}: {want}\r\n");
+        assert!(stdout.contains(&line), "{line:?} in {stdout}");
+    }
+}

@@ -337,7 +337,7 @@ fn properties_resolve_attributes_legacy_names_and_set_property() {
 }
 
 #[test]
-fn foreign_functions_compress_declare_and_reject_unknown() {
+fn foreign_functions_compress_declare_set_filter_state_and_reject_unknown() {
     for t in Target::ALL {
         let emb = FakeEmbedder::new();
         let p = load(config("foreign", rust("foreign", t), ""), &emb);
@@ -358,6 +358,16 @@ fn foreign_functions_compress_declare_and_reject_unknown() {
         assert_eq!(
             get(r, "x-foreign-declared-readback").as_deref(),
             Some("declared-value")
+        );
+        // set_envoy_filter_state: Envoy's rule, a key needs a registered object factory.
+        assert_eq!(get(r, "x-foreign-filter-state").as_deref(), Some("Ok"));
+        assert_eq!(
+            get(r, "x-foreign-filter-state-unknown").as_deref(),
+            Some("NotFound")
+        );
+        assert_eq!(
+            get(r, "x-foreign-filter-state-garbage").as_deref(),
+            Some("BadArgument")
         );
     }
 }

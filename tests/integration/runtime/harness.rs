@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use microwaf_runtime::{
     CalloutReply, CalloutResponse, CalloutResult, Decision, Embedder, FailPolicy,
-    GrpcCalloutRequest, Headers, HttpCalloutRequest, HttpStream, LocalReply, LogLevel, Plugin,
-    PluginConfig, PropertySource, Runtime, RuntimeConfig, Status, StreamEvents, StreamType, Value,
-    WasmSource,
+    GrpcCalloutRequest, GrpcStreamEvent, GrpcStreamHandle, GrpcStreamRequest, GrpcStreamSink,
+    Headers, HttpCalloutRequest, HttpStream, LocalReply, LogLevel, Plugin, PluginConfig,
+    PropertySource, Runtime, RuntimeConfig, Status, StreamEvents, StreamType, Value, WasmSource,
 };
 use microwaf_tests::fixtures::{self, Target};
 use parking_lot::Mutex;
@@ -45,6 +45,55 @@ pub struct FakeEmbedder {
     pub clusters: Mutex<HashMap<Vec<u8>, Upstream>>,
     pub http_requests: Mutex<Vec<HttpCalloutRequest>>,
     pub grpc_requests: Mutex<Vec<GrpcCalloutRequest>>,
+    pub grpc_streams: Mutex<Vec<GrpcStreamRequest>>,
+    /// Every message filters sent on gRPC streams: (message, end_stream).
+    pub grpc_stream_sent: Arc<Mutex<Vec<(Bytes, bool)>>>,
+}
+
+/// The fake upstream's end of a gRPC stream: an echo service. Once the filter ends its side it
+/// answers from another thread with initial metadata, `echo:<m>` for every message, trailing
+/// metadata and status 0 (`Upstream::Reset`: status 14 at once).
+struct EchoStream {
+    sink: GrpcStreamSink,
+    sent: Arc<Mutex<Vec<(Bytes, bool)>>>,
+    mine: Vec<Bytes>,
+    /// The upstream reset the stream: nothing is echoed.
+    reset: bool,
+}
+
+impl GrpcStreamHandle for EchoStream {
+    fn send(&mut self, message: Bytes, end_stream: bool) {
+        self.sent.lock().push((message.clone(), end_stream));
+        self.mine.push(message);
+        if end_stream {
+            self.close();
+        }
+    }
+
+    fn close(&mut self) {
+        if self.reset {
+            return;
+        }
+        let (sink, mine) = (self.sink.clone(), std::mem::take(&mut self.mine));
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(5));
+            sink.send(GrpcStreamEvent::InitialMetadata(h(&[("x-stream-md", "1")])));
+            for m in mine {
+                let echo = [&b"echo:"[..], &m].concat();
+                sink.send(GrpcStreamEvent::Message(Bytes::from(echo)));
+            }
+            sink.send(GrpcStreamEvent::TrailingMetadata(h(&[(
+                "x-stream-trailer",
+                "t",
+            )])));
+            sink.send(GrpcStreamEvent::Close {
+                status: 0,
+                message: Bytes::from_static(b"done"),
+            });
+        });
+    }
+
+    fn cancel(&mut self) {}
 }
 
 impl FakeEmbedder {
@@ -112,6 +161,35 @@ impl Embedder for FakeEmbedder {
         let cluster = request.cluster.to_vec();
         self.grpc_requests.lock().push(request);
         self.answer(&cluster, reply)
+    }
+
+    fn grpc_stream(
+        &self,
+        request: GrpcStreamRequest,
+        sink: GrpcStreamSink,
+    ) -> Result<Box<dyn GrpcStreamHandle>, Status> {
+        let up = self.clusters.lock().get(&request.cluster[..]).cloned();
+        self.grpc_streams.lock().push(request);
+        let reset = match up {
+            None => return Err(Status::ParseFailure),
+            Some(Upstream::Reset) => true,
+            Some(_) => false,
+        };
+        if reset {
+            let sink = sink.clone();
+            std::thread::spawn(move || {
+                sink.send(GrpcStreamEvent::Close {
+                    status: 14,
+                    message: Bytes::from_static(b"reset"),
+                })
+            });
+        }
+        Ok(Box::new(EchoStream {
+            sink,
+            sent: self.grpc_stream_sent.clone(),
+            mine: Vec::new(),
+            reset,
+        }))
     }
 
     fn log(&self, plugin: &str, context: u32, level: LogLevel, message: &str) {

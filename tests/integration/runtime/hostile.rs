@@ -12,7 +12,12 @@ use microwaf_tests::fixtures::{self, Target};
 
 use super::harness::*;
 
-fn hostile(name: &str, action: &str, callback: &str, policy: FailPolicy) -> PluginConfig {
+pub(super) fn hostile(
+    name: &str,
+    action: &str,
+    callback: &str,
+    policy: FailPolicy,
+) -> PluginConfig {
     let mut c = PluginConfig::new(name, WasmSource::Path(fixtures::wat("hostile")));
     c.plugin_config = format!("{action} {callback} once").into();
     c.vm_id = format!("hostile-{name}-{action}-{callback}-{policy:?}");
@@ -22,7 +27,7 @@ fn hostile(name: &str, action: &str, callback: &str, policy: FailPolicy) -> Plug
     c
 }
 
-fn kind_of(action: &str) -> TrapKind {
+pub(super) fn kind_of(action: &str) -> TrapKind {
     match action {
         "loop" => TrapKind::Deadline,
         "recurse" => TrapKind::StackOverflow,
@@ -32,7 +37,7 @@ fn kind_of(action: &str) -> TrapKind {
 
 /// A full exchange that tolerates the fail policy; returns whether the response carried
 /// `x-hostile: alive` and whether it was a 503 local reply.
-fn attempt(p: &Plugin) -> (bool, bool) {
+pub(super) fn attempt(p: &Plugin) -> (bool, bool) {
     let ex = exchange_tolerant(p);
     // A failure in the response body comes after the headers said "alive": then only an
     // intact (fail-open) or replaced (fail-closed) body tells the exchange was affected.
@@ -71,7 +76,11 @@ fn exchange_tolerant(p: &Plugin) -> Exchange {
         return out;
     }
     let mut body = bytes::BytesMut::from(&b"abc"[..]);
-    if reply(s.on_request_body(&mut body, true), &mut out) {
+    if reply(s.on_request_body(&mut body, false), &mut out) {
+        return out;
+    }
+    let mut trailers = h(&[("x-req-trailer", "1")]);
+    if reply(s.on_request_trailers(&mut trailers), &mut out) {
         return out;
     }
     let mut resp = response("200", &[]);
@@ -80,12 +89,19 @@ fn exchange_tolerant(p: &Plugin) -> Exchange {
     }
     out.response_headers = resp;
     let mut body = bytes::BytesMut::from(&b"xyz"[..]);
-    let d = s.on_response_body(&mut body, true);
+    let d = s.on_response_body(&mut body, false);
     if let Decision::LocalReply(r) = d {
         out.local = true;
         out.status = r.status.to_string();
     }
     out.response_body = body.freeze();
+    if !out.local {
+        let mut trailers = h(&[("x-resp-trailer", "1")]);
+        if let Decision::LocalReply(r) = s.on_response_trailers(&mut trailers) {
+            out.local = true;
+            out.status = r.status.to_string();
+        }
+    }
     out
 }
 
@@ -106,16 +122,22 @@ fn misbehaving_stream_callbacks_get_the_policy_and_a_fresh_vm() {
         "on_context_create",
         "on_request_headers",
         "on_request_body",
+        "on_request_trailers",
         "on_response_headers",
         "on_response_body",
+        "on_response_trailers",
         "on_http_call_response",
+        "on_grpc_close",
+        "on_queue_ready",
     ];
+    // Failures after the response headers said "alive" can only show in the policy.
+    let late = ["on_response_body", "on_response_trailers"];
     for action in ["loop", "trap", "recurse", "grow"] {
         for cb in callbacks {
             for policy in [FailPolicy::FailClosed, FailPolicy::FailOpen] {
                 let p = load(hostile("hostile", action, cb, policy), &emb);
                 let (alive, unavailable) = attempt(&p);
-                if cb != "on_response_body" {
+                if !late.contains(&cb) {
                     assert!(!alive, "{action} {cb}: first request must hit the failure");
                 }
                 assert_eq!(
@@ -185,6 +207,8 @@ fn misbehaving_start_callbacks_fail_the_load_with_a_clear_error() {
         ("loop", "on_configure"),
         ("trap", "on_vm_start"),
         ("recurse", "on_configure"),
+        ("loop", "on_vm_start"),
+        ("trap", "on_configure"),
     ] {
         let mut cfg = hostile("hostile-start", action, cb, FailPolicy::FailClosed);
         cfg.plugin_config = format!("{action} {cb}").into();

@@ -9,4 +9,6 @@ mod callouts;
 mod cli;
 mod conformance;
 mod hostile;
+mod hostile_isolation;
+mod lifecycle;
 mod state;

@@ -1,6 +1,5 @@
 //! Ticks, shared data across VMs, shared queues.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use microwaf_runtime::metrics::MetricValue;
@@ -141,6 +140,5 @@ fn queue_messages_reach_the_registering_vm() {
             get(&ex.response_headers, "x-queue-enqueue").as_deref(),
             Some("unresolved")
         );
-        let _ = Arc::clone(&emb);
     }
 }

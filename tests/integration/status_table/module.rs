@@ -36,6 +36,8 @@ const IMPORTS: &[(&str, &str)] = &[
         "proxy_grpc_call",
         "i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32",
     ),
+    ("proxy_grpc_stream", "i32 i32 i32 i32 i32 i32 i32 i32 i32"),
+    ("proxy_grpc_send", "i32 i32 i32 i32"),
     ("proxy_grpc_cancel", "i32"),
     ("proxy_grpc_close", "i32"),
     ("proxy_get_status", "i32 i32 i32"),
@@ -55,6 +57,7 @@ const IMPORTS: &[(&str, &str)] = &[
     ("proxy_get_configuration", "i32 i32"),
     ("proxy_clear_route_cache", ""),
     ("proxy_continue_request", ""),
+    ("proxy_continue_response", ""),
 ];
 
 /// `"..."` with every byte escaped, for a data segment.
@@ -65,13 +68,29 @@ fn escaped(bytes: &[u8]) -> String {
     }) + "\""
 }
 
-/// The callback export of each phase: (signature, body prologue, return value).
-fn callback(phase: Phase) -> (&'static str, &'static str, u32) {
+/// The callback export of each phase: (name, params, return value if it has one).
+fn callback(phase: Phase) -> (&'static str, &'static str, Option<u32>) {
+    const P1: &str = "(param i32)";
+    const P2: &str = "(param i32 i32)";
+    const P3: &str = "(param i32 i32 i32)";
     match phase {
-        Phase::Configure => ("proxy_on_configure", "(param i32 i32)", 1),
-        Phase::RequestHeaders => ("proxy_on_request_headers", "(param i32 i32 i32)", 0),
-        Phase::RequestBody => ("proxy_on_request_body", "(param i32 i32 i32)", 0),
-        Phase::ResponseHeaders => ("proxy_on_response_headers", "(param i32 i32 i32)", 0),
+        Phase::Configure => ("proxy_on_configure", P2, Some(1)),
+        Phase::HttpResponse => (
+            "proxy_on_http_call_response",
+            "(param i32 i32 i32 i32 i32)",
+            None,
+        ),
+        Phase::GrpcInitial => ("proxy_on_grpc_receive_initial_metadata", P3, None),
+        Phase::GrpcReceive => ("proxy_on_grpc_receive", P3, None),
+        Phase::GrpcTrailing => ("proxy_on_grpc_receive_trailing_metadata", P3, None),
+        Phase::RequestHeaders => ("proxy_on_request_headers", P3, Some(0)),
+        Phase::RequestBody => ("proxy_on_request_body", P3, Some(0)),
+        Phase::RequestTrailers => ("proxy_on_request_trailers", P2, Some(0)),
+        Phase::ResponseHeaders => ("proxy_on_response_headers", P3, Some(0)),
+        Phase::ResponseTrailers => ("proxy_on_response_trailers", P2, Some(0)),
+        Phase::Log => ("proxy_on_log", P1, None),
+        Phase::Downstream => ("proxy_on_downstream_data", P3, Some(0)),
+        Phase::Upstream => ("proxy_on_upstream_data", P3, Some(0)),
     }
 }
 
@@ -108,7 +127,6 @@ pub fn probe_module(rows: &[Row], data: &[u8]) -> String {
   (func (export "proxy_on_context_create") (param i32 i32))
   (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
   (func (export "proxy_on_done") (param i32) (result i32) (i32.const 1))
-  (func (export "proxy_on_log") (param i32))
   (func (export "proxy_on_delete") (param i32))
   (func $report (param $ptr i32) (param $len i32) (param $st i32) (local $at i32)
     (local.set $at (i32.add (local.get $ptr) (local.get $len)))
@@ -120,9 +138,16 @@ pub fn probe_module(rows: &[Row], data: &[u8]) -> String {
         labels_at = DATA as usize + data.len(),
         labels = escaped(&labels),
     );
-    for phase in PHASES {
+    // Each phase's rows run once: a later stream reaching the same callback (the table drives
+    // a second stream for response trailers) runs nothing.
+    for (n, phase) in PHASES.into_iter().enumerate() {
         let (name, params, ret) = callback(phase);
-        let _ = writeln!(wat, "  (func (export \"{name}\") {params} (result i32)");
+        let result = if ret.is_some() { "(result i32)" } else { "" };
+        let early = ret.map_or(String::new(), |r| format!("(i32.const {r}) "));
+        let _ = writeln!(
+            wat,
+            "  (global $ran{n} (mut i32) (i32.const 0))\n  (func (export \"{name}\") {params} {result}\n    (if (global.get $ran{n}) (then {early}(return)))\n    (global.set $ran{n} (i32.const 1))"
+        );
         for (row, (ptr, len)) in rows.iter().zip(&label_at) {
             if row.phase == phase {
                 let call = &row.call;
@@ -132,7 +157,14 @@ pub fn probe_module(rows: &[Row], data: &[u8]) -> String {
                 );
             }
         }
-        let _ = writeln!(wat, "    (i32.const {ret}))");
+        match ret {
+            Some(r) => {
+                let _ = writeln!(wat, "    (i32.const {r}))");
+            }
+            None => {
+                let _ = writeln!(wat, "  )");
+            }
+        }
     }
     wat.push(')');
     wat

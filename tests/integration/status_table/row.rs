@@ -14,16 +14,34 @@ pub const DATA: u32 = 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Configure,
+    HttpResponse,
+    GrpcInitial,
+    GrpcReceive,
+    GrpcTrailing,
     RequestHeaders,
     RequestBody,
+    RequestTrailers,
     ResponseHeaders,
+    ResponseTrailers,
+    Log,
+    Downstream,
+    Upstream,
 }
 
-pub const PHASES: [Phase; 4] = [
+pub const PHASES: [Phase; 13] = [
     Phase::Configure,
+    Phase::HttpResponse,
+    Phase::GrpcInitial,
+    Phase::GrpcReceive,
+    Phase::GrpcTrailing,
     Phase::RequestHeaders,
     Phase::RequestBody,
+    Phase::RequestTrailers,
     Phase::ResponseHeaders,
+    Phase::ResponseTrailers,
+    Phase::Log,
+    Phase::Downstream,
+    Phase::Upstream,
 ];
 
 pub struct Row {
@@ -53,9 +71,18 @@ impl Data {
 fn phase(name: &str) -> Phase {
     match name {
         "configure" => Phase::Configure,
+        "http_response" => Phase::HttpResponse,
+        "grpc_initial" => Phase::GrpcInitial,
+        "grpc_receive" => Phase::GrpcReceive,
+        "grpc_trailing" => Phase::GrpcTrailing,
         "req_headers" => Phase::RequestHeaders,
         "req_body" => Phase::RequestBody,
+        "req_trailers" => Phase::RequestTrailers,
         "resp_headers" => Phase::ResponseHeaders,
+        "resp_trailers" => Phase::ResponseTrailers,
+        "log" => Phase::Log,
+        "downstream" => Phase::Downstream,
+        "upstream" => Phase::Upstream,
         other => panic!("unknown phase {other}"),
     }
 }
