@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 use crate::admin::{self, AdminError, AdminHandle, AdminState, Readiness};
 use crate::build::{self, BuildError, FilterLoader};
+use crate::config::watch::{ReloadMetrics, ReloadResult, WatchOptions};
 use crate::config::{Config, WasmPlugin};
 use crate::metrics::Metrics;
 use crate::server::Proxy;
@@ -37,64 +38,91 @@ pub struct App {
     /// The configuration serving traffic; the admin server's `/config_dump` follows it.
     config: watch::Sender<Arc<Config>>,
     pub ready: Readiness,
-    admin: Option<AdminHandle>,
+    /// Replaced when a reload changes the admin address.
+    admin: parking_lot::Mutex<Option<AdminHandle>>,
     /// The wasm runtime plugins load into (reloads reuse it and its module cache).
     runtime: Option<Arc<Runtime>>,
+    /// `config_reloads_total`, counted by [`apply_reloads`].
+    pub reload_metrics: ReloadMetrics,
 }
 
 impl App {
     /// Builds the state and binds every listener.
     pub async fn start(cfg: Config) -> Result<Self, StartError> {
-        let runtime = Arc::new(Runtime::new(RuntimeConfig::default())?);
-        let mut app = Self::start_with(cfg, &mut crate::wasm::loader(runtime.clone())).await?;
+        let rt_config = RuntimeConfig::default();
+        let slots = rt_config.max_instances;
+        let runtime = Arc::new(Runtime::new(rt_config)?);
+        let wasm_pool = crate::wasm_pool_metrics::collector(&runtime, slots);
+        let mut load = crate::wasm::loader(runtime.clone());
+        let mut app = Self::start_inner(cfg, &mut load, Some(wasm_pool)).await?;
         app.runtime = Some(runtime);
         Ok(app)
     }
 
     /// Like [`App::start`] with a custom filter loader (tests).
     pub async fn start_with(cfg: Config, load: &mut FilterLoader<'_>) -> Result<Self, StartError> {
+        Self::start_inner(cfg, load, None).await
+    }
+
+    async fn start_inner(
+        cfg: Config,
+        load: &mut FilterLoader<'_>,
+        wasm_pool: Option<Box<dyn prometheus_client::collector::Collector>>,
+    ) -> Result<Self, StartError> {
         let mut registry = Registry::default();
         let metrics = Arc::new(Metrics::new(&mut registry));
+        let reload_metrics = ReloadMetrics::new(&mut registry);
+        if let Some(c) = wasm_pool {
+            registry.register_collector(c);
+        }
         let state = build::build(&cfg, load)?;
         let proxy = Proxy::start(state, metrics).await?;
         proxy.register_pool_metrics(&mut registry);
         let registry = Arc::new(registry);
         let admin_addr = cfg.admin;
-        let (config, config_rx) = watch::channel(Arc::new(cfg));
-        let ready = Readiness::default();
-        let admin = match admin_addr {
-            Some(addr) => {
-                let shared = Arc::downgrade(proxy.shared());
-                let filter_metrics: admin::FilterMetricsFn = Arc::new(move || {
-                    let Some(shared) = shared.upgrade() else {
-                        return Vec::new();
-                    };
-                    let state = shared.current();
-                    state
-                        .plugins
-                        .iter()
-                        .flat_map(|p| p.filter_metrics())
-                        .collect()
-                });
-                Some(admin::spawn(
-                    addr,
-                    AdminState::new(config_rx, ready.clone())
-                        .with_registry(registry.clone())
-                        .with_filter_metrics(filter_metrics),
-                )?)
-            }
-            None => None,
-        };
-        // Listeners are bound and every plugin loaded (build fails otherwise).
-        ready.set(true);
-        Ok(Self {
+        let (config, _) = watch::channel(Arc::new(cfg));
+        let mut app = Self {
             proxy,
             registry,
             config,
-            ready,
-            admin,
+            ready: Readiness::default(),
+            admin: parking_lot::Mutex::new(None),
             runtime: None,
-        })
+            reload_metrics,
+        };
+        if let Some(addr) = admin_addr {
+            let handle = app.spawn_admin(addr)?;
+            *app.admin.get_mut() = Some(handle);
+        }
+        // Listeners are bound and every plugin loaded (build fails otherwise).
+        app.ready.set(true);
+        Ok(app)
+    }
+
+    /// Starts an admin server on `addr` over this app's registry, configuration and
+    /// readiness.
+    fn spawn_admin(&self, addr: SocketAddr) -> Result<AdminHandle, AdminError> {
+        let shared = Arc::downgrade(self.proxy.shared());
+        let filter_metrics: admin::FilterMetricsFn = Arc::new(move || {
+            let Some(shared) = shared.upgrade() else {
+                return Vec::new();
+            };
+            let state = shared.current();
+            state
+                .plugins
+                .iter()
+                .flat_map(|p| p.filter_metrics())
+                .collect()
+        });
+        let mut state = AdminState::new(self.config.subscribe(), self.ready.clone())
+            .with_registry(self.registry.clone())
+            .with_filter_metrics(filter_metrics);
+        // `POST /logging` works whenever the process logs through the reloadable
+        // subscriber (`serve`, `demo`, tests that install it).
+        if let Some(hook) = admin::installed_log_level() {
+            state = state.with_log_level(hook);
+        }
+        admin::spawn(addr, state)
     }
 
     pub fn proxy(&self) -> &Proxy {
@@ -117,7 +145,7 @@ impl App {
 
     /// Where the admin server listens, when configured.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
-        self.admin.as_ref().map(|a| a.local_addr())
+        self.admin.lock().as_ref().map(|a| a.local_addr())
     }
 
     /// Validates and swaps in a new configuration. On error the old one keeps serving.
@@ -133,9 +161,23 @@ impl App {
         }
     }
 
+    /// Builds the new state, binds what changed (listeners, the admin address), then swaps.
+    /// Any failure leaves the running configuration untouched.
     pub fn reload_with(&self, cfg: Config, load: &mut FilterLoader<'_>) -> Result<(), BuildError> {
         let state = build::build(&cfg, load)?;
-        self.proxy().reload(state);
+        let old_admin = self.config().admin;
+        let new_admin = match cfg.admin {
+            Some(addr) if cfg.admin != old_admin => Some(
+                self.spawn_admin(addr)
+                    .map_err(|e| BuildError::Admin(e.to_string()))?,
+            ),
+            _ => None,
+        };
+        self.proxy().reload(state)?;
+        if cfg.admin != old_admin {
+            // The old server (if any) stops when its handle drops.
+            *self.admin.lock() = new_admin;
+        }
         self.config.send_replace(Arc::new(cfg));
         Ok(())
     }
@@ -175,15 +217,33 @@ pub fn apply_reloads(
     app: Arc<App>,
     path: PathBuf,
 ) -> std::io::Result<crate::config::watch::ConfigWatcher> {
-    let watcher =
-        crate::config::watch::ConfigWatcher::spawn(&path, app.config(), Default::default())?;
+    apply_reloads_with(app, path, WatchOptions::default())
+}
+
+/// [`apply_reloads`] with explicit watch options (tests poll faster). Every attempt is counted
+/// in `config_reloads_total`: files that fail to load by the watcher, the others once applied
+/// or rejected here.
+pub fn apply_reloads_with(
+    app: Arc<App>,
+    path: PathBuf,
+    options: WatchOptions,
+) -> std::io::Result<crate::config::watch::ConfigWatcher> {
+    let options = WatchOptions {
+        metrics: Some(app.reload_metrics.load_errors_only()),
+        ..options
+    };
+    let watcher = crate::config::watch::ConfigWatcher::spawn(&path, app.config(), options)?;
     let mut rx = watcher.subscribe();
     tokio::spawn(async move {
         while rx.changed().await.is_ok() {
             let cfg = (*rx.borrow_and_update()).clone();
             match app.reload((*cfg).clone()) {
-                Ok(()) => tracing::info!("configuration reloaded"),
+                Ok(()) => {
+                    app.reload_metrics.record(ReloadResult::ok);
+                    tracing::info!("configuration reloaded")
+                }
                 Err(e) => {
+                    app.reload_metrics.record(ReloadResult::error);
                     tracing::error!(error = %e, "reload rejected; keeping the old configuration")
                 }
             }

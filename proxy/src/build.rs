@@ -32,6 +32,13 @@ pub enum BuildError {
     Sni { cluster: String, sni: String },
     #[error("plugin {plugin}: {reason}")]
     Plugin { plugin: String, reason: String },
+    #[error("admin: {0}")]
+    Admin(String),
+    #[error("listener {listener}: {source}")]
+    Bind {
+        listener: String,
+        source: std::io::Error,
+    },
     #[error("access log {path}: {source}")]
     AccessLog {
         path: String,
@@ -94,6 +101,7 @@ pub fn build(cfg: &Config, load: &mut FilterLoader<'_>) -> Result<State, BuildEr
                 ListenerKind::Tcp(Arc::new(TcpProxy {
                     cluster: t.cluster.clone(),
                     filters,
+                    idle_timeout: t.idle_timeout,
                 }))
             }
         };
@@ -104,6 +112,7 @@ pub fn build(cfg: &Config, load: &mut FilterLoader<'_>) -> Result<State, BuildEr
                 address: l.address,
                 tls,
                 kind,
+                metadata: Arc::new(l.metadata.clone()),
             }),
         );
     }
@@ -151,6 +160,9 @@ fn hcm(
                 .unwrap_or(defaults.request_headers_timeout),
             buffer_limit: h.limits.buffer_limit_bytes as usize,
             max_concurrent_streams: h.limits.max_concurrent_streams,
+            idle_timeout: h.limits.idle_timeout,
+            max_headers_count: h.limits.max_headers_count as usize,
+            http2: h.limits.http2.clone(),
             codec: h.codec,
             ..defaults
         },
@@ -187,7 +199,15 @@ fn cluster_spec(c: &config::Cluster) -> Result<ClusterSpec, BuildError> {
                 cluster: c.name.clone(),
                 sni: sni_text,
             })?;
-            Some(upstream::UpstreamTls { config, sni })
+            let mut stream_config = (*config).clone();
+            if t.alpn.is_empty() {
+                stream_config.alpn_protocols.clear();
+            }
+            Some(upstream::UpstreamTls {
+                config,
+                stream_config: Arc::new(stream_config),
+                sni,
+            })
         }
     };
     Ok(ClusterSpec {
@@ -204,7 +224,9 @@ fn cluster_spec(c: &config::Cluster) -> Result<ClusterSpec, BuildError> {
             max_connections: c.circuit_breakers.max_connections as usize,
             max_pending: c.circuit_breakers.max_pending_requests as usize,
             max_requests: c.circuit_breakers.max_requests as usize,
+            max_retries: c.circuit_breakers.max_retries as usize,
         },
+        dns_family: c.dns_lookup_family,
         dns_refresh: if c.dns_refresh_rate.is_zero() {
             Duration::from_secs(5)
         } else {

@@ -30,6 +30,19 @@ pub async fn start_upstream() -> std::io::Result<SocketAddr> {
     Ok(addr)
 }
 
+/// MicroWAF encodes its labels in metric names (`microwaf_matches;category=us_ssn;…`); these
+/// Envoy-style tag extractors turn each into a Prometheus label on `/metrics`.
+const STATS_TAGS: &str = "stats_tags:
+  - {tag_name: category, regex: \"(;category=([^;]*))\"}
+  - {tag_name: endpoint, regex: \"(;endpoint=([^;]*))\"}
+  - {tag_name: source, regex: \"(;source=([^;]*))\"}
+  - {tag_name: destination, regex: \"(;destination=([^;]*))\"}
+  - {tag_name: token, regex: \"(;token=([^;]*))\"}
+  - {tag_name: direction, regex: \"(;direction=([^;]*))\"}
+  - {tag_name: action, regex: \"(;action=([^;]*))\"}
+  - {tag_name: reason, regex: \"(;reason=([^;]*))\"}
+";
+
 /// The proxy configuration (native YAML) for the demo.
 pub fn config_yaml(
     listen: SocketAddr,
@@ -45,7 +58,7 @@ pub fn config_yaml(
     };
     format!(
         r#"admin: {admin}
-listeners:
+{STATS_TAGS}listeners:
   - name: demo
     address: {listen}
     access_log: stdout

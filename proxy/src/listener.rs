@@ -1,7 +1,6 @@
 //! Accept loops. Each accepted connection is served with the [`State`] current at accept time,
 //! so a reload never changes a connection mid-flight.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,6 +72,7 @@ pub async fn accept_loop(l: TcpListener, name: Arc<str>, shared: Arc<Shared>, dr
                 peer,
                 local,
                 tls: None,
+                listener_metadata: ls.metadata.clone(),
             };
             match &ls.tls {
                 None => serve_stream(tcp, info, ls, state, shared.metrics.clone(), drain).await,
@@ -115,9 +115,4 @@ pub async fn serve_stream<I>(
         }
         ListenerKind::Tcp(t) => t.serve(io, info, &state.clusters).await,
     }
-}
-
-/// Binds a listener's address.
-pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
 }

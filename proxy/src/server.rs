@@ -1,4 +1,8 @@
 //! The running proxy: bound listeners, the current [`State`], reload and drain.
+//!
+//! Each listener has its own drain pair, so a reload can stop one listener (removed, or moved
+//! to another address) and let its connections finish while the others keep serving; a full
+//! drain (SIGTERM) drains them all at once.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -7,52 +11,54 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::drain::{self, DrainTrigger, DrainWatcher};
+use crate::build::BuildError;
+use crate::drain::{self, DrainTrigger};
 use crate::listener::{self, Shared};
 use crate::metrics::Metrics;
 use crate::state::State;
+
+/// How long connections of a listener removed by a reload may take to finish.
+const REMOVED_LISTENER_DRAIN: Duration = Duration::from_secs(60);
+
+/// One bound listener.
+struct Bound {
+    /// The configured address (port 0 stays 0), compared on reload.
+    configured: SocketAddr,
+    local: SocketAddr,
+    /// Stops its accept loop and drains its connections.
+    trigger: DrainTrigger,
+}
 
 /// A started proxy. Dropping it without [`Proxy::drain`] leaves the listeners running until the
 /// tokio runtime stops.
 pub struct Proxy {
     shared: Arc<Shared>,
-    drain: Mutex<Option<(DrainTrigger, DrainWatcher)>>,
-    addrs: HashMap<String, SocketAddr>,
+    listeners: Mutex<HashMap<String, Bound>>,
 }
 
 impl Proxy {
     /// Binds every listener of `state` and starts accepting. Port 0 binds an ephemeral port;
     /// [`Proxy::addr`] tells which.
     pub async fn start(state: State, metrics: Arc<Metrics>) -> std::io::Result<Self> {
-        let (trigger, watcher) = drain::channel();
         let mut bound = Vec::new();
         for (name, ls) in &state.listeners {
-            let l = listener::bind(ls.address).await.map_err(|e| {
-                std::io::Error::new(e.kind(), format!("listener {name} on {}: {e}", ls.address))
-            })?;
-            bound.push((name.clone(), l));
+            bound.push((name.clone(), ls.address, bind(name, ls.address)?));
         }
         let shared = Shared::new(state, metrics);
-        let mut addrs = HashMap::new();
-        for (name, l) in bound {
-            addrs.insert(name.clone(), l.local_addr()?);
-            tokio::spawn(listener::accept_loop(
-                l,
-                name.into(),
-                shared.clone(),
-                watcher.clone(),
-            ));
+        let mut listeners = HashMap::new();
+        for (name, configured, l) in bound {
+            let b = spawn(&name, configured, l, &shared)?;
+            listeners.insert(name, b);
         }
         Ok(Self {
             shared,
-            drain: Mutex::new(Some((trigger, watcher))),
-            addrs,
+            listeners: Mutex::new(listeners),
         })
     }
 
     /// The bound address of listener `name`.
     pub fn addr(&self, name: &str) -> Option<SocketAddr> {
-        self.addrs.get(name).copied()
+        self.listeners.lock().get(name).map(|b| b.local)
     }
 
     /// What the accept loops share (the current state).
@@ -75,19 +81,96 @@ impl Proxy {
     }
 
     /// Swaps in a new state: connections accepted from now on use it, open ones keep theirs.
-    /// Listener addresses are fixed at start; a listener whose name disappears stops serving
-    /// new connections.
-    pub fn reload(&self, state: State) {
+    /// Listeners that are new or whose address changed are bound first (a bind failure rejects
+    /// the reload and changes nothing); removed or moved listeners then stop accepting and
+    /// drain their connections in the background.
+    pub fn reload(&self, state: State) -> Result<(), BuildError> {
+        let mut listeners = self.listeners.lock();
+        let mut fresh = Vec::new();
+        for (name, ls) in &state.listeners {
+            if listeners
+                .get(name)
+                .is_some_and(|b| b.configured == ls.address)
+            {
+                continue;
+            }
+            let l = bind(name, ls.address).map_err(|source| BuildError::Bind {
+                listener: name.clone(),
+                source,
+            })?;
+            fresh.push((name.clone(), ls.address, l));
+        }
+        let gone: Vec<String> = listeners
+            .keys()
+            .filter(|n| !state.listeners.contains_key(*n))
+            .cloned()
+            .collect();
         *self.shared.state.write() = Arc::new(state);
+        let mut retired = Vec::new();
+        for name in gone {
+            retired.extend(listeners.remove(&name).map(|b| (name, b)));
+        }
+        for (name, configured, l) in fresh {
+            let b =
+                spawn(&name, configured, l, &self.shared).map_err(|source| BuildError::Bind {
+                    listener: name.clone(),
+                    source,
+                })?;
+            tracing::info!(listener = %name, address = %b.local, "listening");
+            retired.extend(listeners.insert(name.clone(), b).map(|old| (name, old)));
+        }
+        for (name, b) in retired {
+            tracing::info!(listener = %name, address = %b.local, "listener removed; draining");
+            tokio::spawn(b.trigger.drain(REMOVED_LISTENER_DRAIN));
+        }
+        Ok(())
     }
 
     /// Stops accepting, lets in-flight requests finish (HTTP/1.1 `connection: close`, HTTP/2
     /// GOAWAY), and waits up to `deadline`. Returns whether everything finished in time.
     pub async fn drain(&self, deadline: Duration) -> bool {
-        let Some((trigger, watcher)) = self.drain.lock().take() else {
-            return true;
-        };
-        drop(watcher);
-        trigger.drain(deadline).await
+        let all: Vec<Bound> = self.listeners.lock().drain().map(|(_, b)| b).collect();
+        let mut set = tokio::task::JoinSet::new();
+        for b in all {
+            set.spawn(b.trigger.drain(deadline));
+        }
+        let mut clean = true;
+        while let Some(r) = set.join_next().await {
+            clean &= r.unwrap_or(false);
+        }
+        clean
     }
+}
+
+/// Binds without awaiting (so a reload, which runs synchronously, can bind too).
+fn bind(name: &str, addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let wrap = |e: std::io::Error| {
+        std::io::Error::new(e.kind(), format!("listener {name} on {addr}: {e}"))
+    };
+    let l = std::net::TcpListener::bind(addr).map_err(wrap)?;
+    l.set_nonblocking(true).map_err(wrap)?;
+    Ok(l)
+}
+
+/// Starts the accept loop of one bound listener. Must run inside the tokio runtime.
+fn spawn(
+    name: &str,
+    configured: SocketAddr,
+    l: std::net::TcpListener,
+    shared: &Arc<Shared>,
+) -> std::io::Result<Bound> {
+    let l = tokio::net::TcpListener::from_std(l)?;
+    let local = l.local_addr()?;
+    let (trigger, watcher) = drain::channel();
+    tokio::spawn(listener::accept_loop(
+        l,
+        name.into(),
+        shared.clone(),
+        watcher,
+    ));
+    Ok(Bound {
+        configured,
+        local,
+        trigger,
+    })
 }

@@ -25,6 +25,8 @@ pub struct ListenerState {
     pub address: SocketAddr,
     pub tls: Option<Arc<rustls::ServerConfig>>,
     pub kind: ListenerKind,
+    /// `metadata.filter_metadata`, served to filters as `xds.listener_metadata`.
+    pub metadata: Arc<crate::config::Metadata>,
 }
 
 pub enum ListenerKind {

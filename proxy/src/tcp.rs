@@ -1,14 +1,19 @@
-//! TCP proxy listeners: pick an endpoint of the cluster and copy bytes both ways, through the
-//! wasm network filters when configured (`on_new_connection`, `on_downstream_data`,
-//! `on_upstream_data`; paused data is kept by the runtime and handed back accumulated).
+//! TCP proxy listeners: pick an endpoint of the cluster, connect (TLS when the cluster has an
+//! upstream TLS context), and copy bytes both ways through the wasm network filters when
+//! configured (`on_new_connection`, `on_downstream_data`, `on_upstream_data`; paused data is
+//! kept by the runtime and handed back accumulated). The cluster's breakers and the
+//! listener's idle timeout apply as in Envoy's `tcp_proxy`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use microwaf_runtime::{NetworkDecision, NetworkStream};
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use crate::conn::ConnInfo;
 use crate::http::filter::{HttpFilterFactory, StreamInfo};
@@ -18,7 +23,13 @@ use crate::http::service::Clusters;
 pub struct TcpProxy {
     pub cluster: String,
     pub filters: Vec<Arc<dyn HttpFilterFactory>>,
+    /// Close both sides after this long without a byte either way (Envoy's default 1 h).
+    pub idle_timeout: Option<Duration>,
 }
+
+/// The upstream side: plain TCP or TLS, as the cluster says.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 impl TcpProxy {
     /// Proxies `down` to one endpoint until both sides close.
@@ -34,18 +45,25 @@ impl TcpProxy {
             tracing::warn!(cluster = %self.cluster, "tcp_proxy: no endpoints");
             return;
         };
-        let connect = TcpStream::connect(addr);
-        let up = match tokio::time::timeout(cluster.spec.connect.connect_timeout, connect).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
+        // Envoy's breakers for TCP: one connection slot for the session, one pending slot
+        // while connecting; over either the downstream is closed (`UO`).
+        let breakers = cluster.spec.breakers;
+        let Some(_conn_slot) = cluster.connections.try_acquire(breakers.max_connections) else {
+            tracing::info!(cluster = %self.cluster, "tcp_proxy: max_connections overflow");
+            return;
+        };
+        let Some(pending) = cluster.pending.try_acquire(breakers.max_pending) else {
+            tracing::info!(cluster = %self.cluster, "tcp_proxy: max_pending overflow");
+            return;
+        };
+        let up = match connect(addr, &cluster.spec.connect).await {
+            Ok(up) => up,
+            Err(e) => {
                 tracing::info!(%addr, error = %e, "tcp_proxy: upstream connect failed");
                 return;
             }
-            Err(_) => {
-                tracing::info!(%addr, "tcp_proxy: upstream connect timed out");
-                return;
-            }
         };
+        drop(pending);
         let info = StreamInfo {
             conn: Arc::new(conn),
             request_id: String::new(),
@@ -67,17 +85,67 @@ impl TcpProxy {
             return;
         }
         let streams = Mutex::new(streams);
+        let activity = Mutex::new(Instant::now());
         let (dr, dw) = tokio::io::split(down);
-        let (ur, uw) = up.into_split();
-        let a = pipe(dr, uw, &streams, true);
-        let b = pipe(ur, dw, &streams, false);
-        let _ = tokio::join!(a, b);
+        let (ur, uw) = tokio::io::split(up);
+        let a = pipe(dr, uw, &streams, &activity, true);
+        let b = pipe(ur, dw, &streams, &activity, false);
+        tokio::select! {
+            _ = async { tokio::join!(a, b) } => {}
+            _ = idle(&activity, self.idle_timeout) => {
+                tracing::debug!(cluster = %self.cluster, "tcp_proxy: idle timeout");
+            }
+        }
+    }
+}
+
+/// TCP connect with the cluster's timeout, then TLS (SNI, CA, client certificate) when the
+/// cluster has an upstream TLS context.
+async fn connect(
+    addr: SocketAddr,
+    spec: &crate::upstream::ConnectSpec,
+) -> Result<Box<dyn Io>, String> {
+    let tcp = tokio::time::timeout(spec.connect_timeout, TcpStream::connect(addr))
+        .await
+        .map_err(|_| "connect timed out".to_owned())?
+        .map_err(|e| e.to_string())?;
+    let _ = tcp.set_nodelay(true);
+    let Some(tls) = &spec.tls else {
+        return Ok(Box::new(tcp));
+    };
+    let connector = tokio_rustls::TlsConnector::from(tls.stream_config.clone());
+    let stream = tokio::time::timeout(
+        spec.connect_timeout,
+        connector.connect(tls.sni.clone(), tcp),
+    )
+    .await
+    .map_err(|_| "TLS handshake timed out".to_owned())?
+    .map_err(|e| format!("TLS handshake: {e}"))?;
+    Ok(Box::new(stream))
+}
+
+/// Resolves once no byte has moved for `timeout`; never when `None`.
+async fn idle(activity: &Mutex<Instant>, timeout: Option<Duration>) {
+    let Some(timeout) = timeout else {
+        return std::future::pending().await;
+    };
+    loop {
+        let quiet = activity.lock().elapsed();
+        if quiet >= timeout {
+            return;
+        }
+        tokio::time::sleep(timeout - quiet).await;
     }
 }
 
 /// Copies one direction through the filters; returns when the source ends or a filter closes.
-async fn pipe<R, W>(mut from: R, mut to: W, streams: &Mutex<Vec<NetworkStream>>, downstream: bool)
-where
+async fn pipe<R, W>(
+    mut from: R,
+    mut to: W,
+    streams: &Mutex<Vec<NetworkStream>>,
+    activity: &Mutex<Instant>,
+    downstream: bool,
+) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
@@ -86,6 +154,7 @@ where
         buf.clear();
         // A read error ends this direction like EOF.
         let n: usize = from.read_buf(&mut buf).await.unwrap_or_default();
+        *activity.lock() = Instant::now();
         let eos = n == 0;
         let mut data = buf.split();
         let mut close = false;

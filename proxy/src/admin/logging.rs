@@ -1,7 +1,7 @@
 //! Runtime log-level changes (`POST /logging?level=…`) through a `tracing_subscriber` reload
 //! handle, so operators can turn on debug logs without a restart.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -11,10 +11,21 @@ use tracing_subscriber::{reload, EnvFilter, Registry};
 /// error message for an invalid directive.
 pub type LogLevelFn = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
+/// The hook of the subscriber [`init_reloadable_logging`] installed, for every [`App`] of
+/// the process (the global subscriber is process-wide, so is its filter).
+///
+/// [`App`]: crate::app::App
+static INSTALLED: OnceLock<LogLevelFn> = OnceLock::new();
+
 /// Installs the global subscriber (logs to stderr, initial filter from `MICROWAF_LOG` or
-/// `default`) with a reloadable filter, and returns the hook for the admin server.
-/// Fails if a global subscriber is already set.
+/// `default`) with a reloadable filter, and returns the hook for the admin server. A second
+/// call returns the hook installed by the first; fails if another global subscriber is set.
 pub fn init_reloadable_logging(default: &str) -> Result<LogLevelFn, String> {
+    static INIT: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+    let _once = INIT.lock();
+    if let Some(hook) = INSTALLED.get() {
+        return Ok(hook.clone());
+    }
     let initial =
         EnvFilter::try_from_env("MICROWAF_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let (filter, hook) = reloadable(initial);
@@ -23,7 +34,12 @@ pub fn init_reloadable_logging(default: &str) -> Result<LogLevelFn, String> {
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .try_init()
         .map_err(|e| e.to_string())?;
-    Ok(hook)
+    Ok(INSTALLED.get_or_init(|| hook).clone())
+}
+
+/// The installed hook, if [`init_reloadable_logging`] ran in this process.
+pub fn installed_log_level() -> Option<LogLevelFn> {
+    INSTALLED.get().cloned()
 }
 
 /// A filter layer and the hook that replaces it.

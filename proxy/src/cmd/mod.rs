@@ -10,11 +10,9 @@ pub mod scan;
 pub mod serve;
 
 /// Logs go to stderr so stdout stays machine-readable (`run`, `scan` print results there).
+/// The filter is reloadable, so the admin server's `POST /logging` can change it.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MICROWAF_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(e) = microwaf_proxy::admin::init_reloadable_logging("info") {
+        eprintln!("warning: logging not initialised: {e}");
+    }
 }

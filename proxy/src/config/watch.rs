@@ -62,6 +62,9 @@ pub struct ReloadLabels {
 #[derive(Debug, Clone, Default)]
 pub struct ReloadMetrics {
     pub reloads: Family<ReloadLabels, Counter>,
+    /// The consumer counts a reload once it is applied (a file can load and still fail to
+    /// build), so the watcher only counts files that fail to load.
+    applied_elsewhere: bool,
 }
 
 impl ReloadMetrics {
@@ -75,7 +78,16 @@ impl ReloadMetrics {
         m
     }
 
-    fn count(&self, result: ReloadResult) {
+    /// The same counters, for a watcher whose consumer calls [`ReloadMetrics::record`] with
+    /// the outcome of applying each loaded file.
+    pub fn load_errors_only(&self) -> ReloadMetrics {
+        ReloadMetrics {
+            reloads: self.reloads.clone(),
+            applied_elsewhere: true,
+        }
+    }
+
+    pub fn record(&self, result: ReloadResult) {
         self.reloads.get_or_create(&ReloadLabels { result }).inc();
     }
 }
@@ -193,7 +205,9 @@ impl Poller {
             }
         };
         if let Some(m) = &self.metrics {
-            m.count(result);
+            if !(m.applied_elsewhere && result == ReloadResult::ok) {
+                m.record(result);
+            }
         }
     }
 }

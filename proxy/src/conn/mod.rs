@@ -2,6 +2,7 @@
 //! any byte stream. TCP, TLS and (later) tunneled streams all enter here, so they share one
 //! HTTP stack.
 
+mod idle;
 pub mod peer;
 pub mod tls;
 
@@ -27,6 +28,8 @@ pub struct ConnInfo {
     pub peer: SocketAddr,
     pub local: SocketAddr,
     pub tls: Option<TlsInfo>,
+    /// The listener's filter metadata (`xds.listener_metadata`).
+    pub listener_metadata: Arc<crate::config::Metadata>,
 }
 
 /// Negotiated TLS parameters and the verified client certificate, if any.
@@ -56,6 +59,12 @@ pub struct HttpLimits {
     pub max_local_error_reset_streams: usize,
     /// Which protocols the listener speaks.
     pub codec: crate::config::Codec,
+    /// Close the connection after this long without an active request (Envoy
+    /// `common_http_protocol_options.idle_timeout`).
+    pub idle_timeout: Option<Duration>,
+    /// Most request headers (Envoy `max_headers_count`); more → 431.
+    pub max_headers_count: usize,
+    pub http2: crate::config::Http2Options,
 }
 
 impl Default for HttpLimits {
@@ -68,6 +77,9 @@ impl Default for HttpLimits {
             max_pending_accept_reset_streams: 20,
             max_local_error_reset_streams: 1024,
             codec: crate::config::Codec::Auto,
+            idle_timeout: Some(Duration::from_secs(3600)),
+            max_headers_count: 100,
+            http2: Default::default(),
         }
     }
 }
@@ -84,6 +96,7 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(limits.request_headers_timeout)
         .max_buf_size(limits.max_request_headers.max(8192))
+        .max_headers(limits.max_headers_count)
         .keep_alive(true);
     builder
         .http2()
@@ -93,10 +106,27 @@ where
         .max_local_error_reset_streams(limits.max_local_error_reset_streams)
         .max_header_list_size(limits.max_request_headers as u32)
         .max_send_buf_size(256 * 1024)
-        .keep_alive_interval(Some(Duration::from_secs(30)));
+        .initial_stream_window_size(limits.http2.initial_stream_window_size)
+        .initial_connection_window_size(limits.http2.initial_connection_window_size)
+        .keep_alive_interval(
+            limits
+                .http2
+                .keepalive_interval
+                .or(Some(Duration::from_secs(30))),
+        );
+    if let Some(t) = limits.http2.keepalive_timeout {
+        builder.http2().keep_alive_timeout(t);
+    }
+    let activity = Arc::new(idle::Activity::new());
+    let tracker = activity.clone();
     let service = service_fn(move |req| {
         let svc = svc.clone();
-        async move { svc.handle(req).await }
+        let active = tracker.begin();
+        async move {
+            let resp = svc.handle(req).await?;
+            // The stream stays active until its response body is done or dropped.
+            Ok::<_, crate::http::service::ResetStream>(resp.map(|b| active.hold(b)))
+        }
     });
     builder = match limits.codec {
         crate::config::Codec::Auto => builder,
@@ -108,6 +138,11 @@ where
     tokio::select! {
         res = conn.as_mut() => log_end(res),
         _ = drain.signaled() => {
+            conn.as_mut().graceful_shutdown();
+            log_end(conn.await);
+        }
+        _ = activity.idle(limits.idle_timeout) => {
+            tracing::debug!("downstream connection idle timeout");
             conn.as_mut().graceful_shutdown();
             log_end(conn.await);
         }

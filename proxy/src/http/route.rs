@@ -16,12 +16,14 @@ pub struct RouteTable {
     pub virtual_hosts: Vec<VirtualHost>,
 }
 
-/// The route timeout in force: Envoy's 15 s default, zero disables.
-pub fn effective_timeout(a: &ClusterAction) -> Option<Duration> {
-    match a.timeout {
-        None => Some(Duration::from_secs(15)),
-        Some(d) if d.is_zero() => None,
-        Some(d) => Some(d),
+/// The time one attempt may take: the per-try timeout, capped by what is left of the route
+/// timeout (Envoy: the route timeout bounds the whole request across retries). `None` when
+/// neither applies. The parsers already resolved the route timeout (unset → 15 s, `0s` →
+/// `None`), so `ClusterAction::timeout` is taken as is.
+pub fn attempt_timeout(per_try: Option<Duration>, remaining: Option<Duration>) -> Option<Duration> {
+    match (per_try, remaining) {
+        (Some(p), Some(r)) => Some(p.min(r)),
+        (p, r) => p.or(r),
     }
 }
 
@@ -133,6 +135,16 @@ mod tests {
                 metadata: Default::default(),
             }],
         }
+    }
+
+    #[test]
+    fn per_try_timeout_is_capped_by_the_route_timeout() {
+        let s = Duration::from_secs;
+        assert_eq!(attempt_timeout(Some(s(1)), Some(s(5))), Some(s(1)));
+        assert_eq!(attempt_timeout(Some(s(5)), Some(s(1))), Some(s(1)));
+        assert_eq!(attempt_timeout(None, Some(s(2))), Some(s(2)));
+        assert_eq!(attempt_timeout(Some(s(2)), None), Some(s(2)));
+        assert_eq!(attempt_timeout(None, None), None);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::headers::{forwarding, grpc_status_for, is_grpc, strip_hop_by_hop};
 use super::log::{CountingBody, Done};
 use super::pump::{self, First};
 use super::route::{
-    effective_timeout, ClusterAction, PathMatch, RetryOn, Route, RouteAction, RouteTable,
+    attempt_timeout, ClusterAction, PathMatch, RetryOn, Route, RouteAction, RouteTable,
 };
 use crate::access_log::AccessLog;
 use crate::conn::{ConnInfo, HttpLimits};
@@ -80,6 +80,7 @@ impl HttpService {
     {
         let start = Instant::now();
         let (parts, body) = req.into_parts();
+        let header_count = parts.headers.len();
         let body = boxed(body);
         let scheme = if self.conn.tls.is_some() {
             "https"
@@ -140,9 +141,20 @@ impl HttpService {
             bytes_in.clone(),
         );
 
-        let outcome = self
-            .forward(&chain, &mut head, body, grpc, &bytes_in, &mut done)
-            .await;
+        // Envoy's codec limit: rejected before any filter sees the request.
+        let outcome = if header_count > self.hcm.limits.max_headers_count {
+            let reply = LocalReply {
+                details: format!(
+                    "{header_count} request headers, limit {}",
+                    self.hcm.limits.max_headers_count
+                ),
+                ..LocalReply::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "")
+            };
+            Err(Stop::Reply(reply, Some(0)))
+        } else {
+            self.forward(&chain, &mut head, body, grpc, &bytes_in, &mut done)
+                .await
+        };
         let resp = match outcome {
             Ok(up) => {
                 done.upstream = up.addr;
@@ -302,6 +314,9 @@ impl HttpService {
         let max = 1 + retry.map_or(0, |r| r.num_retries);
         let mut out = Some(out);
         let mut attempt = 0;
+        let mut _retry_slot = None;
+        // The route timeout bounds the whole request, retries and backoff included.
+        let deadline = action.timeout.map(|t| (tokio::time::Instant::now() + t, t));
         loop {
             attempt += 1;
             let (body, replay) = match out.take() {
@@ -324,10 +339,10 @@ impl HttpService {
             }
             let timer = Instant::now();
             let send = cluster.send(req, &head.authority);
-            let res = match retry
-                .and_then(|r| r.per_try_timeout)
-                .or(effective_timeout(action))
-            {
+            let remaining =
+                deadline.map(|(d, _)| d.saturating_duration_since(tokio::time::Instant::now()));
+            let per_try = retry.and_then(|r| r.per_try_timeout);
+            let res = match attempt_timeout(per_try, remaining) {
                 Some(t) => tokio::time::timeout(t, send).await.unwrap_or_else(|_| {
                     Err(ProxyError::new(
                         ErrorKind::Timeout,
@@ -343,9 +358,28 @@ impl HttpService {
             if !retriable {
                 return res;
             }
+            // Envoy's `max_retries` breaker: no slot, no retry.
+            match cluster.retry_slot() {
+                Some(slot) => _retry_slot = Some(slot),
+                None => {
+                    tracing::debug!(cluster = cluster.name(), "retry overflow (max_retries)");
+                    return res;
+                }
+            }
             out = replay.map(OutBody::Full);
-            let backoff = 25u64 << (attempt - 1).min(4);
-            tokio::time::sleep(std::time::Duration::from_millis(backoff)).await;
+            let backoff = std::time::Duration::from_millis(25u64 << (attempt - 1).min(4));
+            if let Some((d, total)) = deadline {
+                if tokio::time::Instant::now() + backoff >= d {
+                    return Err(ProxyError::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "route timeout {total:?} spent on cluster {} after {attempt} tries",
+                            cluster.name()
+                        ),
+                    ));
+                }
+            }
+            tokio::time::sleep(backoff).await;
         }
     }
 

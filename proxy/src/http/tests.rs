@@ -48,6 +48,7 @@ fn service() -> HttpService {
             peer: "127.0.0.1:1000".parse().unwrap(),
             local: "127.0.0.1:80".parse().unwrap(),
             tls: None,
+            listener_metadata: Default::default(),
         }),
         metrics: Arc::new(Metrics::standalone()),
     }

@@ -30,6 +30,8 @@ pub struct Breakers {
     pub max_connections: usize,
     pub max_pending: usize,
     pub max_requests: usize,
+    /// Retries in flight at once across the cluster (Envoy default 3).
+    pub max_retries: usize,
 }
 
 impl Default for Breakers {
@@ -38,6 +40,7 @@ impl Default for Breakers {
             max_connections: 1024,
             max_pending: 1024,
             max_requests: 1024,
+            max_retries: 3,
         }
     }
 }
@@ -52,6 +55,7 @@ pub struct ClusterSpec {
     pub connect: ConnectSpec,
     pub breakers: Breakers,
     pub dns_refresh: Duration,
+    pub dns_family: crate::config::DnsLookupFamily,
     /// `metadata.filter_metadata`, served to filters as `cluster_metadata`/`xds.cluster_metadata`.
     pub metadata: crate::config::Metadata,
 }
@@ -64,16 +68,21 @@ pub struct Cluster {
     pub connections: Gauge,
     pub pending: Gauge,
     pub requests: Gauge,
+    /// Retries in flight, against [`Breakers::max_retries`].
+    pub retries: Gauge,
+    /// Signalled when one of the cluster's connections closes or becomes idle.
+    freed: Arc<tokio::sync::Notify>,
 }
 
 impl Cluster {
     /// Builds the cluster; DNS clusters resolve in the background (call from a tokio runtime).
     pub fn new(spec: ClusterSpec) -> Arc<Self> {
+        let freed = Arc::new(tokio::sync::Notify::new());
         let statics: Vec<Arc<Endpoint>> = spec
             .endpoints
             .iter()
             .filter_map(|e| match e {
-                EndpointSpec::Addr(a) => Some(Endpoint::new(*a)),
+                EndpointSpec::Addr(a) => Some(Endpoint::new(*a, freed.clone())),
                 EndpointSpec::Host { .. } => None,
             })
             .collect();
@@ -88,6 +97,8 @@ impl Cluster {
             connections: Gauge::default(),
             pending: Gauge::default(),
             requests: Gauge::default(),
+            retries: Gauge::default(),
+            freed,
         });
         if needs_dns {
             tokio::spawn(refresh_dns(Arc::downgrade(&c)));
@@ -108,6 +119,12 @@ impl Cluster {
     pub fn pick(&self) -> Option<SocketAddr> {
         let eps = self.endpoints.read().clone();
         lb::pick(self.spec.lb, &eps, &self.rr).map(|e| e.addr)
+    }
+
+    /// A slot for one retry, or `None` when `max_retries` are already in flight (Envoy's
+    /// retry overflow: the request is answered with what the last try got).
+    pub fn retry_slot(&self) -> Option<super::pool::GaugeGuard> {
+        self.retries.try_acquire(self.spec.breakers.max_retries)
     }
 
     /// Sends `req` (origin-form URI) to one endpoint. `authority` is the downstream host the
@@ -142,9 +159,15 @@ impl Cluster {
             .ok_or_else(|| overflow("max_pending"))?;
         let conns = &self.connections;
         let open = || {
+            let freed = self.freed.clone();
             conns
                 .try_acquire(b.max_connections)
-                .map(|g| Box::new(move || drop(g)) as Box<dyn FnOnce() + Send>)
+                .map(|g| {
+                    Box::new(move || {
+                        drop(g);
+                        freed.notify_waiters();
+                    }) as Box<dyn FnOnce() + Send>
+                })
                 .ok_or_else(|| overflow("max_connections"))
         };
         let (co, _reused) = ep.checkout(&self.spec.connect, open).await?;
@@ -197,6 +220,9 @@ async fn refresh_dns(cluster: Weak<Cluster>) {
     loop {
         let Some(c) = cluster.upgrade() else { return };
         let mut addrs = Vec::new();
+        // An answer without an address of the wanted family empties the cluster (Envoy
+        // serves "no healthy upstream"); a failed lookup keeps the last known endpoints.
+        let mut resolved_all = true;
         for e in &c.spec.endpoints {
             match e {
                 EndpointSpec::Addr(a) => addrs.push(*a),
@@ -204,17 +230,19 @@ async fn refresh_dns(cluster: Weak<Cluster>) {
                     match tokio::net::lookup_host((host.as_str(), *port)).await {
                         Ok(it) => addrs.extend(it),
                         Err(e) => {
+                            resolved_all = false;
                             tracing::warn!(cluster = %c.spec.name, %host, error = %e, "DNS resolution failed")
                         }
                     }
                 }
             }
         }
+        c.spec.dns_family.filter(&mut addrs);
         if c.spec.discovery == Discovery::LogicalDns {
             addrs.truncate(1);
         }
         addrs.dedup();
-        if !addrs.is_empty() {
+        if !addrs.is_empty() || resolved_all {
             let old = c.endpoints.read().clone();
             // Keep existing endpoints (and their pooled connections) for addresses that stay.
             let new: Vec<Arc<Endpoint>> = addrs
@@ -223,7 +251,7 @@ async fn refresh_dns(cluster: Weak<Cluster>) {
                     old.iter()
                         .find(|e| e.addr == *a)
                         .cloned()
-                        .unwrap_or_else(|| Endpoint::new(*a))
+                        .unwrap_or_else(|| Endpoint::new(*a, c.freed.clone()))
                 })
                 .collect();
             *c.endpoints.write() = Arc::new(new);

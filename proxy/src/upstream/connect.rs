@@ -18,6 +18,9 @@ use crate::http::error::{ErrorKind, ProxyError};
 #[derive(Clone)]
 pub struct UpstreamTls {
     pub config: Arc<rustls::ClientConfig>,
+    /// The same trust and identity for raw byte streams (TCP proxy): only the configured
+    /// ALPN, never the HTTP defaults.
+    pub stream_config: Arc<rustls::ClientConfig>,
     pub sni: ServerName<'static>,
 }
 

@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use hyper::client::conn::{http1, http2};
 use parking_lot::Mutex;
+use tokio::sync::Notify;
 
 use super::connect::{connect, ConnectSpec, Sender};
 use crate::http::body::{BoxError, ProxyBody};
@@ -22,6 +23,9 @@ pub struct Endpoint {
     active: AtomicUsize,
     idle: Mutex<Vec<http1::SendRequest<ProxyBody>>>,
     h2: tokio::sync::Mutex<Option<http2::SendRequest<ProxyBody>>>,
+    /// The cluster's "a connection became idle or closed" signal, shared by its endpoints:
+    /// requests queued on `max_connections` wait for it.
+    freed: Arc<Notify>,
 }
 
 /// A checked-out connection, ready to send one request.
@@ -31,12 +35,13 @@ pub enum Checkout {
 }
 
 impl Endpoint {
-    pub fn new(addr: SocketAddr) -> Arc<Self> {
+    pub fn new(addr: SocketAddr, freed: Arc<Notify>) -> Arc<Self> {
         Arc::new(Self {
             addr,
             active: AtomicUsize::new(0),
             idle: Mutex::new(Vec::new()),
             h2: tokio::sync::Mutex::new(None),
+            freed,
         })
     }
 
@@ -52,11 +57,14 @@ impl Endpoint {
     }
 
     /// Reuses an idle connection or opens one. `open` is asked before any new connection (the
-    /// cluster's max-connections breaker) and returns the slot's release function.
+    /// cluster's max-connections breaker) and returns the slot's release function. Over
+    /// `max_connections` an HTTP/1.1 request waits, as Envoy queues it as pending, until a
+    /// connection of the cluster is idle again or closes (the caller holds the pending slot
+    /// and the route timeout bounds the wait).
     pub async fn checkout(
         &self,
         spec: &ConnectSpec,
-        open: impl FnOnce() -> Result<Box<dyn FnOnce() + Send>, ProxyError>,
+        open: impl Fn() -> Result<Box<dyn FnOnce() + Send>, ProxyError>,
     ) -> Result<(Checkout, bool), ProxyError> {
         if spec.http2 {
             let mut slot = self.h2.lock().await;
@@ -74,12 +82,21 @@ impl Endpoint {
                 Sender::H1(_) => unreachable_h1(),
             }
         } else {
-            while let Some(s) = self.idle.lock().pop() {
-                if !s.is_closed() && s.is_ready() {
-                    return Ok((Checkout::H1(s), true));
+            let release = loop {
+                let freed = self.freed.notified();
+                tokio::pin!(freed);
+                freed.as_mut().enable();
+                while let Some(s) = self.idle.lock().pop() {
+                    if !s.is_closed() && s.is_ready() {
+                        return Ok((Checkout::H1(s), true));
+                    }
                 }
-            }
-            let release = open()?;
+                match open() {
+                    Ok(release) => break release,
+                    Err(e) if e.kind == ErrorKind::Overflow => freed.await,
+                    Err(e) => return Err(e),
+                }
+            };
             match connect(self.addr, spec, release).await? {
                 Sender::H1(mut s) => {
                     s.ready().await.map_err(|e| {
@@ -95,6 +112,7 @@ impl Endpoint {
     fn put_idle(&self, s: http1::SendRequest<ProxyBody>) {
         if !s.is_closed() {
             self.idle.lock().push(s);
+            self.freed.notify_waiters();
         }
     }
 }

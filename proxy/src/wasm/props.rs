@@ -136,6 +136,7 @@ impl PropertySource for StreamProps {
             "xds.listener_name" | "listener_name" => s(&*conn.listener),
             "xds.route_metadata" => metadata(&self.info.route_metadata),
             "xds.cluster_metadata" => metadata(&self.info.cluster_metadata),
+            "xds.listener_metadata" => metadata(&conn.listener_metadata),
             "upstream.address" => s(d.log.as_ref()?.upstream?.to_string()),
             "xds.node" => Some(Value::Map(vec![
                 ("id".to_owned(), Value::Str(self.node.id.clone())),

@@ -15,7 +15,7 @@ use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
 /// One HTTP/1.1 request on a fresh connection: (status, content-type, body).
-async fn call(addr: SocketAddr, method: &str, path: &str) -> (u16, String, String) {
+pub(super) async fn call(addr: SocketAddr, method: &str, path: &str) -> (u16, String, String) {
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await

@@ -2,5 +2,6 @@
 //! the admin server and reload triggering.
 
 mod admin;
+mod app_admin;
 mod files;
 mod reload;

@@ -8,7 +8,7 @@ use tokio::net::TcpStream;
 
 use super::harness::*;
 
-async fn start_limited(limits: &str) -> microwaf_proxy::app::App {
+pub(super) async fn start_limited(limits: &str) -> microwaf_proxy::app::App {
     let yaml = simple(upstream("a").await, "").replace(
         "    routes:",
         &format!("    limits: {{ {limits} }}\n    routes:"),
@@ -17,7 +17,7 @@ async fn start_limited(limits: &str) -> microwaf_proxy::app::App {
 }
 
 /// Writes `bytes` and reads until the peer closes (or 5 s pass); returns what was read.
-async fn exchange(addr: std::net::SocketAddr, bytes: &[u8]) -> Vec<u8> {
+pub(super) async fn exchange(addr: std::net::SocketAddr, bytes: &[u8]) -> Vec<u8> {
     let mut s = TcpStream::connect(addr).await.unwrap();
     let _ = s.write_all(bytes).await;
     let mut out = Vec::new();
@@ -67,7 +67,7 @@ async fn slow_headers_time_out_and_close_the_connection() {
 }
 
 /// One HTTP/2 frame.
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+pub(super) fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     let len = payload.len() as u32;
     let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
     f.extend_from_slice(&stream.to_be_bytes());
@@ -75,12 +75,12 @@ fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     f
 }
 
-const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+pub(super) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// HPACK: GET, http, /, :authority "svc" (literal, not indexed).
-const GET_BLOCK: &[u8] = &[0x82, 0x86, 0x84, 0x01, 0x03, b's', b'v', b'c'];
+pub(super) const GET_BLOCK: &[u8] = &[0x82, 0x86, 0x84, 0x01, 0x03, b's', b'v', b'c'];
 
 /// Whether `buf` contains a GOAWAY frame.
-fn has_goaway(buf: &[u8]) -> bool {
+pub(super) fn has_goaway(buf: &[u8]) -> bool {
     let mut i = 0;
     while i + 9 <= buf.len() {
         let len = (buf[i] as usize) << 16 | (buf[i + 1] as usize) << 8 | buf[i + 2] as usize;

@@ -55,16 +55,16 @@ pub fn cluster(at: &At, files: &Resolver) -> FieldResult<Cluster> {
         ])?,
         None => Discovery::Static,
     };
-    if let Some(family) = o.get("dns_lookup_family") {
-        // We connect to whatever the resolver returns first; V4_ONLY/V6_ONLY are not enforced.
-        family.one_of(&[
-            ("AUTO", ()),
-            ("V4_ONLY", ()),
-            ("V6_ONLY", ()),
-            ("V4_PREFERRED", ()),
-            ("ALL", ()),
-        ])?;
-    }
+    let dns_lookup_family = match o.get("dns_lookup_family") {
+        Some(family) => family.one_of(&[
+            ("AUTO", DnsLookupFamily::Auto),
+            ("V4_ONLY", DnsLookupFamily::V4Only),
+            ("V6_ONLY", DnsLookupFamily::V6Only),
+            ("V4_PREFERRED", DnsLookupFamily::V4Preferred),
+            ("ALL", DnsLookupFamily::All),
+        ])?,
+        None => DnsLookupFamily::All,
+    };
     let endpoints = endpoints(&o.req("load_assignment")?)?;
     for (ep, field) in &endpoints {
         if discovery == Discovery::Static {
@@ -108,6 +108,7 @@ pub fn cluster(at: &At, files: &Resolver) -> FieldResult<Cluster> {
             .map(|t| t.duration())
             .transpose()?
             .unwrap_or(DEFAULT_DNS_REFRESH),
+        dns_lookup_family,
         metadata: o
             .get("metadata")
             .map(|m| metadata(&m))
@@ -157,6 +158,17 @@ fn endpoints(at: &At) -> FieldResult<Vec<(Endpoint, String)>> {
                 .map(|w| w.u32_wrapper())
                 .transpose()?
                 .unwrap_or(1);
+            // Equal weights balance exactly like no weights; different ones would need a
+            // weighted balancer, which we do not have: refuse rather than ignore them.
+            if out
+                .first()
+                .is_some_and(|(first, _): &(Endpoint, String)| first.weight != weight)
+            {
+                return Err(lbo.unsupported(
+                    "load_balancing_weight",
+                    "changes routing: endpoints with different weights",
+                ));
+            }
             out.push((Endpoint { host, port, weight }, address.path().to_owned()));
         }
     }

@@ -25,6 +25,9 @@ pub fn hcm(o: &Obj, files: &Resolver, refs: &mut ClusterRefs) -> FieldResult<Htt
             "max_request_headers_kb",
             "request_headers_timeout",
             "http2_protocol_options",
+            "use_remote_address",
+            "skip_xff_append",
+            "xff_num_trusted_hops",
         ],
         cosmetic: &[
             "generate_request_id",
@@ -33,8 +36,6 @@ pub fn hcm(o: &Obj, files: &Resolver, refs: &mut ClusterRefs) -> FieldResult<Htt
             "preserve_external_request_id",
             "always_set_request_id_in_response",
             "http_protocol_options",
-            "use_remote_address",
-            "skip_xff_append",
             "via",
             "internal_address_config",
             "add_user_agent",
@@ -47,7 +48,6 @@ pub fn hcm(o: &Obj, files: &Resolver, refs: &mut ClusterRefs) -> FieldResult<Htt
             "tracing",
             "stream_idle_timeout",
             "request_timeout",
-            "xff_num_trusted_hops",
             "upgrade_configs",
         ],
         effect: "changes request handling",
@@ -64,6 +64,7 @@ pub fn hcm(o: &Obj, files: &Resolver, refs: &mut ClusterRefs) -> FieldResult<Htt
         .get("route_config")
         .ok_or_else(|| o.unsupported("route_config", "required (rds is not supported)"))?;
     let virtual_hosts = super::route::route_config(&route_config, files, refs)?;
+    forwarding(o)?;
     let mut limits = Limits::default();
     if let Some(kb) = o.get("max_request_headers_kb") {
         limits.max_request_headers_kb = kb.u32_wrapper()?;
@@ -74,25 +75,20 @@ pub fn hcm(o: &Obj, files: &Resolver, refs: &mut ClusterRefs) -> FieldResult<Htt
     if let Some(common) = o.get("common_http_protocol_options") {
         let common = common.obj()?;
         common.fields(&Fields {
-            known: &["idle_timeout"],
-            cosmetic: &[
-                "headers_with_underscores_action",
-                "max_headers_count",
-                "max_connection_duration",
-                "max_stream_duration",
-            ],
+            known: &["idle_timeout", "max_headers_count"],
+            cosmetic: &[],
             ignored: &[],
             effect: "changes request handling",
         })?;
         if let Some(t) = common.get("idle_timeout") {
             limits.idle_timeout = Some(t.duration()?).filter(|t| !t.is_zero());
         }
+        if let Some(n) = common.get("max_headers_count") {
+            limits.max_headers_count = n.u32_wrapper()?;
+        }
     }
     if let Some(h2) = o.get("http2_protocol_options") {
-        let h2 = h2.obj()?;
-        if let Some(n) = h2.get("max_concurrent_streams") {
-            limits.max_concurrent_streams = n.u32_wrapper()?;
-        }
+        http2_options(&h2.obj()?, &mut limits)?;
     }
     Ok(HttpConnMgr {
         codec,
@@ -109,6 +105,81 @@ pub fn hcm(o: &Obj, files: &Resolver, refs: &mut ClusterRefs) -> FieldResult<Htt
             .transpose()?
             .flatten(),
     })
+}
+
+/// The client address handling: we always append the connection's peer to
+/// `x-forwarded-for` and trust nothing a client sent, which is Envoy's
+/// `use_remote_address: true`, `skip_xff_append: false`, `xff_num_trusted_hops: 0`. Other
+/// values would change who the proxy believes the client is, so they are refused.
+fn forwarding(o: &Obj) -> FieldResult<()> {
+    let security = |k: &str, why: &str| o.unsupported(k, &format!("affects security: {why}"));
+    if let Some(v) = o.get("use_remote_address") {
+        if !v.bool_wrapper()? {
+            return Err(security(
+                "use_remote_address",
+                "the peer address is always used and appended to x-forwarded-for",
+            ));
+        }
+    }
+    if let Some(v) = o.get("skip_xff_append") {
+        if v.bool()? {
+            return Err(security(
+                "skip_xff_append",
+                "the peer address is always appended to x-forwarded-for",
+            ));
+        }
+    }
+    if let Some(v) = o.get("xff_num_trusted_hops") {
+        if v.u32_wrapper()? != 0 {
+            return Err(security(
+                "xff_num_trusted_hops",
+                "x-forwarded-for entries are never trusted",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `http2_protocol_options`: the settings hyper's HTTP/2 server has; the flood and codec
+/// knobs (`max_outbound_frames`, `allow_connect`, `custom_settings_parameters`…) would change
+/// protocol handling we cannot honour, so they are errors.
+fn http2_options(h2: &Obj, limits: &mut Limits) -> FieldResult<()> {
+    h2.fields(&Fields {
+        known: &[
+            "max_concurrent_streams",
+            "initial_stream_window_size",
+            "initial_connection_window_size",
+            "connection_keepalive",
+        ],
+        cosmetic: &[],
+        ignored: &[],
+        effect: "changes request handling",
+    })?;
+    if let Some(n) = h2.get("max_concurrent_streams") {
+        limits.max_concurrent_streams = n.u32_wrapper()?;
+    }
+    if let Some(n) = h2.get("initial_stream_window_size") {
+        limits.http2.initial_stream_window_size = Some(n.u32_wrapper()?);
+    }
+    if let Some(n) = h2.get("initial_connection_window_size") {
+        limits.http2.initial_connection_window_size = Some(n.u32_wrapper()?);
+    }
+    if let Some(ka) = h2.get("connection_keepalive") {
+        let ka = ka.obj()?;
+        ka.fields(&Fields {
+            known: &["interval", "timeout"],
+            cosmetic: &[],
+            ignored: &[],
+            effect: "changes request handling",
+        })?;
+        if let Some(t) = ka.get("interval") {
+            limits.http2.keepalive_interval = Some(t.duration()?);
+        }
+        if let Some(t) = ka.get("timeout") {
+            limits.http2.keepalive_timeout = Some(t.duration()?);
+        }
+    }
+    Ok(())
 }
 
 /// Wasm filters in order, then the router, which must be last (as in Envoy).

@@ -220,4 +220,6 @@ fn node(at: &At) -> FieldResult<NodeInfo> {
 }
 
 #[cfg(test)]
+mod field_tests;
+#[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ fn configs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/configs")
 }
 
-fn parse(text: &str) -> Result<Config, String> {
+pub(super) fn parse(text: &str) -> Result<Config, String> {
     config::parse(text, "envoy.yaml", &configs_dir()).map_err(|e| e.to_string())
 }
 
@@ -19,7 +19,7 @@ fn with_listener(listener: &str) -> String {
 }
 
 /// An HTTP listener whose HCM has the given extra YAML (indented for the HCM body).
-fn with_hcm(hcm_extra: &str, routes: &str, filters: &str) -> String {
+pub(super) fn with_hcm(hcm_extra: &str, routes: &str, filters: &str) -> String {
     with_listener(&format!(
         "  - address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}
     filter_chains:
@@ -39,9 +39,9 @@ fn with_hcm(hcm_extra: &str, routes: &str, filters: &str) -> String {
     ))
 }
 
-const ROUTE_TO_C: &str = "              - {match: {prefix: /}, route: {cluster: c}}\n";
+pub(super) const ROUTE_TO_C: &str = "              - {match: {prefix: /}, route: {cluster: c}}\n";
 
-fn hcm_of(c: &Config) -> &HttpConnMgr {
+pub(super) fn hcm_of(c: &Config) -> &HttpConnMgr {
     match &c.listeners[0].kind {
         ListenerKind::Http(h) => h,
         ListenerKind::Tcp(_) => panic!("tcp listener"),

@@ -25,6 +25,8 @@ pub struct Cluster {
     /// Re-resolution period for DNS clusters (Envoy `dns_refresh_rate`, default 5 s).
     #[serde(with = "dur")]
     pub dns_refresh_rate: Duration,
+    /// Which resolved addresses DNS clusters use (Envoy `dns_lookup_family`).
+    pub dns_lookup_family: DnsLookupFamily,
     /// `metadata.filter_metadata`, exposed to filters as `cluster_metadata`.
     pub metadata: Metadata,
 }
@@ -39,6 +41,38 @@ pub enum Discovery {
     StrictDns,
     /// Connect to the first address the (single) host resolves to at connect time.
     LogicalDns,
+}
+
+/// Envoy `dns_lookup_family`. Unset means [`DnsLookupFamily::All`] (every address the
+/// resolver returns), a deliberate deviation from Envoy's `AUTO` so that `localhost` keeps
+/// reaching a server bound to either family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DnsLookupFamily {
+    /// IPv6 addresses if there are any, else IPv4.
+    Auto,
+    /// IPv4 addresses if there are any, else IPv6.
+    V4Preferred,
+    V4Only,
+    V6Only,
+    #[default]
+    All,
+}
+
+impl DnsLookupFamily {
+    /// Keeps the addresses this family allows, in resolver order.
+    pub fn filter(self, addrs: &mut Vec<std::net::SocketAddr>) {
+        let any_v4 = addrs.iter().any(|a| a.is_ipv4());
+        let any_v6 = addrs.iter().any(|a| a.is_ipv6());
+        match self {
+            DnsLookupFamily::All => {}
+            DnsLookupFamily::V4Only => addrs.retain(|a| a.is_ipv4()),
+            DnsLookupFamily::V6Only => addrs.retain(|a| a.is_ipv6()),
+            DnsLookupFamily::Auto if any_v6 => addrs.retain(|a| a.is_ipv6()),
+            DnsLookupFamily::V4Preferred if any_v4 => addrs.retain(|a| a.is_ipv4()),
+            DnsLookupFamily::Auto | DnsLookupFamily::V4Preferred => {}
+        }
+    }
 }
 
 /// One upstream host. `weight` is Envoy's `load_balancing_weight` (default 1).
@@ -133,6 +167,24 @@ pub const DEFAULT_DNS_REFRESH: Duration = Duration::from_secs(5);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dns_lookup_family_filters_addresses() {
+        let v4: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let v6: std::net::SocketAddr = "[::1]:1".parse().unwrap();
+        let run = |f: DnsLookupFamily, a: &[std::net::SocketAddr]| {
+            let mut a = a.to_vec();
+            f.filter(&mut a);
+            a
+        };
+        assert_eq!(run(DnsLookupFamily::V4Only, &[v6, v4]), vec![v4]);
+        assert_eq!(run(DnsLookupFamily::V6Only, &[v6, v4]), vec![v6]);
+        assert_eq!(run(DnsLookupFamily::V6Only, &[v4]), vec![]);
+        assert_eq!(run(DnsLookupFamily::Auto, &[v4, v6]), vec![v6]);
+        assert_eq!(run(DnsLookupFamily::Auto, &[v4]), vec![v4]);
+        assert_eq!(run(DnsLookupFamily::V4Preferred, &[v6, v4]), vec![v4]);
+        assert_eq!(run(DnsLookupFamily::All, &[v6, v4]), vec![v6, v4]);
+    }
 
     #[test]
     fn endpoint_parse_and_display_round_trip() {

@@ -51,6 +51,24 @@ pub struct Limits {
     /// HTTP/2 `max_concurrent_streams`. Envoy defaults to 2^31-1; we default to 1024 so one
     /// connection cannot pin unbounded stream state.
     pub max_concurrent_streams: u32,
+    /// Envoy `common_http_protocol_options.max_headers_count` (default 100): more request
+    /// headers → 431.
+    pub max_headers_count: u32,
+    /// HTTP/2 tuning from Envoy `http2_protocol_options`; `None` keeps hyper's defaults.
+    pub http2: Http2Options,
+}
+
+/// The `http2_protocol_options` that map onto hyper's HTTP/2 server settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Http2Options {
+    pub initial_stream_window_size: Option<u32>,
+    pub initial_connection_window_size: Option<u32>,
+    /// `connection_keepalive.interval`: PING period (default 30 s).
+    #[serde(with = "dur_opt")]
+    pub keepalive_interval: Option<Duration>,
+    /// `connection_keepalive.timeout`: how long a PING may stay unanswered.
+    #[serde(with = "dur_opt")]
+    pub keepalive_timeout: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -61,6 +79,8 @@ impl Default for Limits {
             request_headers_timeout: None,
             idle_timeout: Some(Duration::from_secs(3600)),
             max_concurrent_streams: 1024,
+            max_headers_count: 100,
+            http2: Http2Options::default(),
         }
     }
 }

@@ -14,12 +14,13 @@ mod http;
 mod wasm;
 
 pub use cluster::{
-    CircuitBreakers, Cluster, Discovery, Endpoint, LbPolicy, UpstreamTls, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_DNS_REFRESH,
+    CircuitBreakers, Cluster, Discovery, DnsLookupFamily, Endpoint, LbPolicy, UpstreamTls,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_REFRESH,
 };
 pub use http::{
-    AccessLog, ClusterAction, Codec, DirectResponse, HeaderMatch, HeaderMatcher, HttpConnMgr,
-    Limits, PathMatch, RetryOn, RetryPolicy, Route, RouteAction, RouteMatch, VirtualHost,
+    AccessLog, ClusterAction, Codec, DirectResponse, HeaderMatch, HeaderMatcher, Http2Options,
+    HttpConnMgr, Limits, PathMatch, RetryOn, RetryPolicy, Route, RouteAction, RouteMatch,
+    VirtualHost,
 };
 pub use wasm::{DataSource, Secret, WasmPlugin};
 

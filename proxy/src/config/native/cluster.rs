@@ -60,6 +60,7 @@ pub fn cluster(c: schema::Cluster, at: &str, files: &Resolver) -> FieldResult<Cl
             max_retries: cb.max_retries.unwrap_or(d.max_retries),
         },
         dns_refresh_rate: c.dns_refresh_rate.unwrap_or(DEFAULT_DNS_REFRESH),
+        dns_lookup_family: c.dns_lookup_family,
         metadata: c.metadata,
     })
 }

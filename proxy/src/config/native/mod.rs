@@ -163,6 +163,8 @@ fn limits(l: schema::Limits) -> Limits {
         request_headers_timeout: l.request_headers_timeout.filter(|t| !t.is_zero()),
         idle_timeout: l.idle_timeout.or(d.idle_timeout).filter(|t| !t.is_zero()),
         max_concurrent_streams: l.max_concurrent_streams.unwrap_or(d.max_concurrent_streams),
+        max_headers_count: l.max_headers_count.unwrap_or(d.max_headers_count),
+        http2: d.http2,
     }
 }
 

@@ -100,6 +100,7 @@ pub struct Limits {
     #[serde(default, deserialize_with = "opt_duration")]
     pub idle_timeout: Option<Duration>,
     pub max_concurrent_streams: Option<u32>,
+    pub max_headers_count: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -202,6 +203,8 @@ pub struct Cluster {
     pub circuit_breakers: CircuitBreakers,
     #[serde(default, deserialize_with = "opt_duration")]
     pub dns_refresh_rate: Option<Duration>,
+    #[serde(default)]
+    pub dns_lookup_family: crate::config::model::DnsLookupFamily,
     #[serde(default)]
     pub metadata: Metadata,
 }
