@@ -22,3 +22,4 @@ pub mod state;
 pub mod tcp;
 pub mod upstream;
 pub mod wasm;
+pub mod waypoint;
