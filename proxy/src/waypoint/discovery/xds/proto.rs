@@ -194,3 +194,7 @@ pub enum WorkloadStatus {
     Healthy = 0,
     Unhealthy = 1,
 }
+
+#[cfg(test)]
+#[path = "proto_tests.rs"]
+mod tests;
