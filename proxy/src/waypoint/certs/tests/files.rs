@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use rustls::sign::CertifiedKey;
 
 use super::{der, temp_dir, Pki, Window, ID_A};
-use crate::waypoint::certs::expiry::{expiry, Expiry};
+use crate::waypoint::certs::expiry::{expiry, Expiry, ExpiryLog};
 use crate::waypoint::certs::files::FileSource;
 use crate::waypoint::certs::{start, CertsConfig, FilesConfig, MeshCerts};
 use crate::waypoint::identity::SpiffeId;
@@ -160,6 +160,64 @@ fn expiry_warns_in_the_last_tenth_of_the_lifetime() {
         expiry(&set_with(&pki, Window(-100, -1)), now),
         Expiry::Expired
     );
+}
+
+/// Collects what a tracing subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<parking_lot::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn take(&self) -> String {
+        String::from_utf8(std::mem::take(&mut *self.0.lock())).unwrap()
+    }
+}
+
+#[test]
+fn expiry_is_logged_once_per_state_as_a_warning_then_an_error() {
+    let pki = Pki::new("mesh root");
+    let out = Captured::default();
+    let writer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let mut log = ExpiryLog::default();
+        let fine = set_with(&pki, Window(-10, 90));
+        assert_eq!(log.check(&fine, "the files"), Expiry::Fine);
+        assert_eq!(out.take(), "");
+
+        let soon = set_with(&pki, Window(-95, 5));
+        assert_eq!(log.check(&soon, "the files"), Expiry::Soon);
+        log.check(&soon, "the files");
+        let text = out.take();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            text.contains("WARN") && text.contains("within 10% of its lifetime"),
+            "{text}"
+        );
+        assert!(text.contains(ID_A) && text.contains("the files"), "{text}");
+
+        let expired = set_with(&pki, Window(-100, -1));
+        assert_eq!(log.check(&expired, "the files"), Expiry::Expired);
+        log.check(&expired, "the files");
+        let text = out.take();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            text.contains("ERROR") && text.contains("expired at"),
+            "{text}"
+        );
+    });
 }
 
 #[test]
