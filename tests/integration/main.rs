@@ -3,6 +3,7 @@
 mod bench;
 mod config;
 mod fixtures;
+mod k8s;
 mod microwaf;
 mod proxy;
 mod runtime;
