@@ -7,3 +7,4 @@ mod microwaf;
 mod proxy;
 mod runtime;
 mod status_table;
+mod waypoint;

@@ -7,11 +7,28 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use parking_lot::RwLock;
-use rustls::pki_types::CertificateDer;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
 use tokio::sync::watch;
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::identity::SpiffeId;
+use super::verify::spiffe_id_of;
+
+/// Why a certificate set cannot be used as the waypoint's identity.
+#[derive(Debug, thiserror::Error)]
+pub enum CertsError {
+    #[error("empty certificate chain")]
+    EmptyChain,
+    #[error("no mesh root certificate")]
+    NoRoots,
+    #[error("leaf certificate does not parse: {0}")]
+    Leaf(String),
+    #[error("leaf certificate has no SPIFFE ID (spiffe://<td>/ns/<ns>/sa/<sa>) URI SAN")]
+    NoSpiffeId,
+    #[error("private key: {0}")]
+    Key(#[from] rustls::Error),
+}
 
 /// One consistent set: our chain and key, our identity, and the roots peers must chain to.
 pub struct MeshCerts {
@@ -23,6 +40,35 @@ pub struct MeshCerts {
     pub roots: Vec<CertificateDer<'static>>,
     /// Our leaf's expiry, for rotation and the "certificate expires" log line.
     pub not_after: SystemTime,
+}
+
+impl MeshCerts {
+    /// Assembles a set from DER: the identity and expiry are read from the leaf, the key is
+    /// loaded for signing (the ring provider, like every other TLS context of the proxy).
+    pub fn from_der(
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+        roots: Vec<CertificateDer<'static>>,
+    ) -> Result<Self, CertsError> {
+        let leaf = chain.first().ok_or(CertsError::EmptyChain)?;
+        if roots.is_empty() {
+            return Err(CertsError::NoRoots);
+        }
+        let (_, parsed) =
+            X509Certificate::from_der(leaf).map_err(|e| CertsError::Leaf(e.to_string()))?;
+        let secs = parsed.validity().not_after.timestamp().max(0) as u64;
+        let not_after = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        let id = spiffe_id_of(leaf).ok_or(CertsError::NoSpiffeId)?;
+        let signer = crate::conn::tls::provider()
+            .key_provider
+            .load_private_key(key)?;
+        Ok(Self {
+            key: Arc::new(CertifiedKey::new(chain, signer)),
+            id,
+            roots,
+            not_after,
+        })
+    }
 }
 
 /// The current [`MeshCerts`], swappable at run time.

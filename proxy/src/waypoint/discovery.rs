@@ -115,7 +115,8 @@ mod tests {
             }],
         });
         let mut r = Registry::default();
-        r.by_vip.insert("10.96.0.10:80".parse().unwrap(), dest.clone());
+        r.by_vip
+            .insert("10.96.0.10:80".parse().unwrap(), dest.clone());
         r.by_host
             .insert(("reviews.shop.svc.cluster.local".into(), 80), dest);
         r.workloads.insert("10.0.0.8".parse().unwrap(), false);
@@ -130,7 +131,13 @@ mod tests {
         let pod = r.resolve("10.0.0.8:8080").unwrap();
         assert_eq!(pod.endpoints[0].addr, "10.0.0.8:8080".parse().unwrap());
         assert!(!pod.endpoints[0].hbone);
-        for unknown in ["10.96.0.10:81", "10.9.9.9:80", "nope:80", "garbage", "h:99999"] {
+        for unknown in [
+            "10.96.0.10:81",
+            "10.9.9.9:80",
+            "nope:80",
+            "garbage",
+            "h:99999",
+        ] {
             assert!(r.resolve(unknown).is_none(), "{unknown}");
         }
     }

@@ -66,7 +66,9 @@ mod tests {
 
     #[test]
     fn parses_the_mesh_form_and_round_trips() {
-        let id: SpiffeId = "spiffe://cluster.local/ns/shop/sa/checkout".parse().unwrap();
+        let id: SpiffeId = "spiffe://cluster.local/ns/shop/sa/checkout"
+            .parse()
+            .unwrap();
         assert_eq!(id.trust_domain, "cluster.local");
         assert_eq!(id.namespace, "shop");
         assert_eq!(id.service_account, "checkout");

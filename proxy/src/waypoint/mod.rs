@@ -11,7 +11,10 @@
 //! - [`identity`]: SPIFFE IDs and trust domains.
 //! - [`certs`]: the waypoint's own certificate and the mesh root, swappable at run time.
 //! - [`discovery`]: which endpoints stand behind a destination (the [`discovery::Registry`]).
+//! - [`verify`], [`tls`]: the mesh certificate checks and the rustls configurations.
 
 pub mod certs;
 pub mod discovery;
 pub mod identity;
+pub mod tls;
+pub mod verify;
