@@ -10,6 +10,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 pub const TD: &str = "cluster.local";
 pub const CLIENT_ID: &str = "spiffe://cluster.local/ns/shop/sa/checkout";
 pub const WAYPOINT_ID: &str = "spiffe://cluster.local/ns/shop/sa/waypoint";
+pub const DEST_ID: &str = "spiffe://cluster.local/ns/shop/sa/reviews";
 
 pub struct MeshPki {
     ca: CertifiedIssuer<'static, KeyPair>,
@@ -59,5 +60,21 @@ impl MeshPki {
         let (cert, key) = self.leaf(uri, expired);
         let roots = roots.unwrap_or_else(|| vec![self.root()]);
         CertStore::new(MeshCerts::from_der(vec![cert], key, roots).unwrap())
+    }
+
+    /// The PEM of a leaf and its key, and of the root (for file-based configuration).
+    pub fn pem_files(&self, uri: &str, dir: &std::path::Path) -> (String, String, String) {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .subject_alt_names
+            .push(SanType::URI(uri.try_into().unwrap()));
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.ca).unwrap();
+        let paths = ["cert.pem", "key.pem", "root.pem"].map(|n| dir.join(n));
+        std::fs::write(&paths[0], cert.pem()).unwrap();
+        std::fs::write(&paths[1], key.serialize_pem()).unwrap();
+        std::fs::write(&paths[2], self.ca.pem()).unwrap();
+        let [a, b, c] = paths.map(|p| p.display().to_string());
+        (a, b, c)
     }
 }
