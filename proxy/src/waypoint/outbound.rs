@@ -100,16 +100,6 @@ impl HboneConnector {
         }))
     }
 
-    /// Open outbound connections to `ip` (tests, introspection).
-    pub fn connections_to(&self, ip: IpAddr) -> usize {
-        let pools = self.pools.lock();
-        pools
-            .iter()
-            .filter(|((i, _), _)| *i == ip)
-            .map(|(_, p)| p.try_lock().map_or(0, |v| v.len()))
-            .sum()
-    }
-
     /// One CONNECT stream to `target` (pod IP and target port).
     pub async fn connect(&self, target: SocketAddr) -> Result<BoxIo, ProxyError> {
         let (conn, slot) = self.checkout(target.ip()).await?;

@@ -201,3 +201,18 @@ async fn a_stream_flood_is_bounded_by_the_stream_limit_and_the_connection_keeps_
         200
     );
 }
+
+#[tokio::test]
+async fn a_destination_outside_our_trust_domain_gets_no_traffic() {
+    let mesh =
+        Mesh::start_with_dest("dest-td", "", "spiffe://evil.example/ns/shop/sa/reviews").await;
+    let up = upstream("dest").await;
+    mesh.publish(&[(up, true)]);
+    let t = mesh.client().await.connect_stream(VIP).await.tunnel();
+    let r = http_in_tunnel(t, false, get(SVC, "/", false)).await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(
+        mesh.dest.authorities.lock().unwrap().is_empty(),
+        "a CONNECT reached it"
+    );
+}

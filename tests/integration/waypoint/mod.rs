@@ -39,8 +39,13 @@ impl Mesh {
     /// Starts the waypoint with `extra` YAML lines inside the `waypoint:` section (indented by
     /// two spaces), a destination tunnel endpoint, and discovery not yet synced.
     pub async fn start(tag: &str, extra: &str) -> Mesh {
+        Self::start_with_dest(tag, extra, DEST_ID).await
+    }
+
+    /// [`Mesh::start`] with the destination's tunnel endpoint presenting `dest_id`.
+    pub async fn start_with_dest(tag: &str, extra: &str, dest_id: &str) -> Mesh {
         let pki = MeshPki::new("mesh root");
-        let dest = DestTunnel::start(pki.store(DEST_ID, false, None)).await;
+        let dest = DestTunnel::start(pki.store(dest_id, false, None)).await;
         let dir = std::env::temp_dir().join(format!("microwaf-wp-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let yaml = format!(
