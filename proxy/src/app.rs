@@ -126,8 +126,22 @@ impl App {
             }
             None => None,
         };
-        // Listeners are bound and every plugin loaded (build fails otherwise).
-        ready.set(true);
+        // Listeners are bound and every plugin loaded (build fails otherwise). A waypoint is
+        // ready only once discovery has synced: before that every tunnel would get a 503.
+        match &waypoint {
+            Some((wp, _)) if !wp.discovery.ready() => {
+                let (ready, mut discovery) = (ready.clone(), wp.discovery.clone());
+                tokio::spawn(async move {
+                    while !discovery.ready() {
+                        if !discovery.changed().await {
+                            return;
+                        }
+                    }
+                    ready.set(true);
+                });
+            }
+            _ => ready.set(true),
+        }
         Ok(Self {
             proxy,
             registry,

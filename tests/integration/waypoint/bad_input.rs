@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::hbone::{http_in_tunnel, Connect, HboneClient};
 use super::pki::CLIENT_ID;
 use super::{Mesh, SVC, VIP};
-use crate::proxy::harness::{get, upstream};
+use crate::proxy::harness::{get, send, upstream};
 
 /// A tunnel client that must not get a working connection: the handshake fails, or (TLS 1.3
 /// finishes on the client first) its first request does.
@@ -99,7 +99,23 @@ async fn non_connect_bad_authority_and_unknown_destinations_are_refused_with_a_r
     let (s, body) = refused(client.connect_stream(VIP).await);
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body.contains("not synced"), "{body}");
+    let admin = mesh.app.admin_addr().unwrap();
+    let ready = || async {
+        send(admin, false, get("admin", "/ready", false))
+            .await
+            .status
+    };
+    assert_eq!(ready().await, 503, "ready before discovery synced");
     mesh.publish(&[(upstream("dest").await, true)]);
+    let mut status = 0;
+    for _ in 0..50 {
+        status = ready().await;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 200, "ready after the first sync");
     let (s, _) = refused(client.request(Method::GET, VIP, None).await);
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, body) = refused(client.connect_stream("db.shop:0").await);

@@ -86,8 +86,36 @@ async fn a_client_of_another_trust_domain_is_refused() {
     assert!(c.is_err());
 }
 
+/// Log output captured from the test's thread.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
 #[tokio::test]
 async fn an_expired_client_certificate_is_refused() {
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
+    // A current-thread test: the handshake (and the verifier) run on this thread.
+    let _guard = tracing::subscriber::set_default(subscriber);
     let pki = MeshPki::new("root");
     let (s, c) = handshake(
         pki.store(WAYPOINT_ID, false, None),
@@ -97,6 +125,12 @@ async fn an_expired_client_certificate_is_refused() {
     let e = refused(&s, "expired");
     assert!(e.to_lowercase().contains("expired"), "{e}");
     assert!(c.is_err());
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("certificate expired"))
+        .unwrap_or_else(|| panic!("no expiry log line in {text:?}"));
+    assert!(line.contains(CLIENT_ID) && line.contains("2021"), "{line}");
 }
 
 #[tokio::test]
