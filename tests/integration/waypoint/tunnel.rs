@@ -243,3 +243,66 @@ async fn serve_from_configuration_alone_loads_cert_files_and_the_discovery_file(
     assert_eq!(dest.peers.lock().unwrap().as_slice(), [WAYPOINT_ID]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_full_outbound_connection_makes_the_next_stream_open_another() {
+    let mesh = Mesh::start("outbound-limit", "").await;
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let echo: SocketAddr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let (mut r, mut w) = s.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            });
+        }
+    });
+    mesh.publish(&[(echo, true)]);
+    // 120 concurrent raw TCP tunnels (two inbound connections, each under its 100 limit):
+    // each holds one outbound HBONE stream while open.
+    let (a, b) = (mesh.client().await, mesh.client().await);
+    let mut open = Vec::new();
+    for i in 0..120 {
+        let client = if i % 2 == 0 { &a } else { &b };
+        let mut t = hyper_util::rt::TokioIo::new(client.connect_stream(VIP).await.tunnel());
+        t.write_all(b"x").await.unwrap();
+        let mut one = [0u8; 1];
+        t.read_exact(&mut one).await.unwrap();
+        open.push(t);
+    }
+    assert_eq!(
+        mesh.dest.tls_connections(),
+        2,
+        "100 streams per outbound connection"
+    );
+    let m = mesh.metrics().await;
+    assert!(
+        m.contains("microwaf_waypoint_outbound_streams_active 120"),
+        "{m}"
+    );
+    assert!(
+        m.contains("microwaf_waypoint_outbound_connections_active 2"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn a_reload_gives_new_tunnels_the_new_filters() {
+    let mesh = Mesh::start("reload", "").await;
+    mesh.publish(&[(upstream("dest").await, true)]);
+    let client = mesh.client().await;
+    let t = client.connect_stream(VIP).await.tunnel();
+    let r = http_in_tunnel(t, false, get(SVC, "/", false)).await;
+    assert!(!r.headers.contains_key("x-prop-source.principal"));
+    let wasm = fixtures::wasm("properties", Target::Wasip1);
+    let yaml = format!(
+        "waypoint:\n  address: 127.0.0.1:0\n  hbone_port: {}\n  http_filters:\n    - name: properties\n      code: {}\n      config: '{{\"properties\": [\"source.principal\"]}}'\n",
+        mesh.dest.addr.port(),
+        wasm.display()
+    );
+    let cfg = microwaf_proxy::config::parse(&yaml, "test.yaml", &mesh.dir).unwrap();
+    mesh.app.reload(cfg).unwrap();
+    let t = client.connect_stream(VIP).await.tunnel();
+    let r = http_in_tunnel(t, false, get(SVC, "/", false)).await;
+    assert_eq!(r.headers["x-prop-source.principal"], CLIENT_ID);
+}
