@@ -27,6 +27,9 @@ use super::{STREAM_WINDOW, TLS_HANDSHAKE_TIMEOUT};
 use crate::conn;
 use crate::drain::DrainWatcher;
 
+/// Header block limit for CONNECT requests.
+const MAX_CONNECT_HEADERS: u32 = 16 * 1024;
+
 /// Accepts HBONE connections until a drain starts.
 pub async fn accept_loop(l: TcpListener, wp: Arc<Waypoint>, drain: DrainWatcher) {
     loop {
@@ -96,6 +99,9 @@ async fn serve_connection(
         .keep_alive_interval(KEEPALIVE_INTERVAL)
         .keep_alive_timeout(KEEPALIVE_TIMEOUT)
         .max_pending_accept_reset_streams(20)
+        // CONNECT carries a few short headers (authority, forwarded, baggage, traceparent);
+        // a small limit keeps a flood of streams cheap to hold.
+        .max_header_list_size(MAX_CONNECT_HEADERS)
         .serve_connection(TokioIo::new(tls), svc);
     tokio::pin!(conn);
     let res = tokio::select! {
