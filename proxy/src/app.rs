@@ -15,6 +15,8 @@ use crate::build::{self, BuildError, FilterLoader};
 use crate::config::{Config, WasmPlugin};
 use crate::metrics::Metrics;
 use crate::server::Proxy;
+use crate::waypoint::metrics::TunnelMetrics;
+use crate::waypoint::{MeshSources, Waypoint, WaypointError};
 use microwaf_runtime::{Runtime, RuntimeConfig};
 
 /// Why the proxy could not start or reload.
@@ -28,6 +30,8 @@ pub enum StartError {
     Admin(#[from] AdminError),
     #[error("wasm runtime: {0}")]
     Runtime(#[from] microwaf_runtime::RuntimeError),
+    #[error(transparent)]
+    Waypoint(#[from] WaypointError),
 }
 
 /// A running proxy plus what reload needs.
@@ -40,6 +44,8 @@ pub struct App {
     admin: Option<AdminHandle>,
     /// The wasm runtime plugins load into (reloads reuse it and its module cache).
     runtime: Option<Arc<Runtime>>,
+    /// Waypoint mode: the HBONE side and its bound address.
+    waypoint: Option<(Arc<Waypoint>, SocketAddr)>,
 }
 
 impl App {
@@ -51,13 +57,48 @@ impl App {
         Ok(app)
     }
 
+    /// Like [`App::start`], with the waypoint's certificates and discovery supplied by the
+    /// caller instead of the configuration's `waypoint.certs` / `waypoint.discovery`.
+    pub async fn start_mesh(cfg: Config, sources: MeshSources) -> Result<Self, StartError> {
+        let runtime = Arc::new(Runtime::new(RuntimeConfig::default())?);
+        let mut load = crate::wasm::loader(runtime.clone());
+        let mut app = Self::start_full(cfg, &mut load, Some(sources)).await?;
+        app.runtime = Some(runtime);
+        Ok(app)
+    }
+
     /// Like [`App::start`] with a custom filter loader (tests).
     pub async fn start_with(cfg: Config, load: &mut FilterLoader<'_>) -> Result<Self, StartError> {
+        Self::start_full(cfg, load, None).await
+    }
+
+    async fn start_full(
+        cfg: Config,
+        load: &mut FilterLoader<'_>,
+        sources: Option<MeshSources>,
+    ) -> Result<Self, StartError> {
         let mut registry = Registry::default();
         let metrics = Arc::new(Metrics::new(&mut registry));
         let state = build::build(&cfg, load)?;
         let proxy = Proxy::start(state, metrics).await?;
         proxy.register_pool_metrics(&mut registry);
+        let waypoint = match &cfg.waypoint {
+            Some(w) => {
+                let sources = match sources {
+                    Some(s) => s,
+                    None => mesh_sources(w)?,
+                };
+                let tunnel_metrics = Arc::new(TunnelMetrics::new(&mut registry));
+                let drain = proxy
+                    .drain_watcher()
+                    .expect("a proxy that just started is not draining");
+                Some(
+                    Waypoint::start(w, sources, proxy.shared().clone(), tunnel_metrics, drain)
+                        .await?,
+                )
+            }
+            None => None,
+        };
         let registry = Arc::new(registry);
         let admin_addr = cfg.admin;
         let (config, config_rx) = watch::channel(Arc::new(cfg));
@@ -85,8 +126,22 @@ impl App {
             }
             None => None,
         };
-        // Listeners are bound and every plugin loaded (build fails otherwise).
-        ready.set(true);
+        // Listeners are bound and every plugin loaded (build fails otherwise). A waypoint is
+        // ready only once discovery has synced: before that every tunnel would get a 503.
+        match &waypoint {
+            Some((wp, _)) if !wp.discovery.ready() => {
+                let (ready, mut discovery) = (ready.clone(), wp.discovery.clone());
+                tokio::spawn(async move {
+                    while !discovery.ready() {
+                        if !discovery.changed().await {
+                            return;
+                        }
+                    }
+                    ready.set(true);
+                });
+            }
+            _ => ready.set(true),
+        }
         Ok(Self {
             proxy,
             registry,
@@ -94,7 +149,18 @@ impl App {
             ready,
             admin,
             runtime: None,
+            waypoint,
         })
+    }
+
+    /// Where the waypoint accepts HBONE, in waypoint mode.
+    pub fn waypoint_addr(&self) -> Option<SocketAddr> {
+        self.waypoint.as_ref().map(|(_, a)| *a)
+    }
+
+    /// The running waypoint, in waypoint mode.
+    pub fn waypoint(&self) -> Option<&Arc<Waypoint>> {
+        self.waypoint.as_ref().map(|(w, _)| w)
     }
 
     pub fn proxy(&self) -> &Proxy {
@@ -144,6 +210,22 @@ impl App {
     pub async fn drain(&self, deadline: Duration) -> bool {
         self.proxy.drain(deadline).await
     }
+}
+
+/// The waypoint's certificates and discovery from its configuration section. One function so
+/// the certificate and discovery sources can replace these minimal loaders.
+fn mesh_sources(w: &crate::config::WaypointConfig) -> Result<MeshSources, WaypointError> {
+    let certs = match &w.certs {
+        Some(files) => crate::waypoint::server::certs_from_files(files)?,
+        None => return Err(WaypointError::NoCerts),
+    };
+    let discovery = match &w.discovery {
+        Some(crate::config::DiscoverySource::File(path)) => {
+            crate::waypoint::server::discovery_from_file(path)?
+        }
+        None => return Err(WaypointError::NoDiscovery),
+    };
+    Ok(MeshSources { certs, discovery })
 }
 
 /// The tokio runtime for the data plane.

@@ -50,6 +50,12 @@ impl Proxy {
         })
     }
 
+    /// A watcher of this proxy's drain, for accept loops started beside the listeners (the
+    /// waypoint's); `None` once a drain started.
+    pub fn drain_watcher(&self) -> Option<DrainWatcher> {
+        self.drain.lock().as_ref().map(|(_, w)| w.clone())
+    }
+
     /// The bound address of listener `name`.
     pub fn addr(&self, name: &str) -> Option<SocketAddr> {
         self.addrs.get(name).copied()

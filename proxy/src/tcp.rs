@@ -8,7 +8,6 @@ use bytes::BytesMut;
 use microwaf_runtime::{NetworkDecision, NetworkStream};
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::conn::ConnInfo;
 use crate::http::filter::{HttpFilterFactory, StreamInfo};
@@ -30,19 +29,16 @@ impl TcpProxy {
             tracing::warn!(cluster = %self.cluster, "tcp_proxy: unknown cluster");
             return;
         };
-        let Some(addr) = cluster.pick() else {
+        let Some(ep) = cluster.pick_endpoint() else {
             tracing::warn!(cluster = %self.cluster, "tcp_proxy: no endpoints");
             return;
         };
-        let connect = TcpStream::connect(addr);
-        let up = match tokio::time::timeout(cluster.spec.connect.connect_timeout, connect).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                tracing::info!(%addr, error = %e, "tcp_proxy: upstream connect failed");
-                return;
-            }
-            Err(_) => {
-                tracing::info!(%addr, "tcp_proxy: upstream connect timed out");
+        let addr = ep.addr;
+        let timeout = cluster.spec.connect.connect_timeout;
+        let up = match ep.transport.open(addr, timeout).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::info!(%addr, error = %e.reason, "tcp_proxy: upstream connect failed");
                 return;
             }
         };
@@ -68,15 +64,28 @@ impl TcpProxy {
         }
         let streams = Mutex::new(streams);
         let (dr, dw) = tokio::io::split(down);
-        let (ur, uw) = up.into_split();
+        let (ur, uw) = tokio::io::split(up);
         let a = pipe(dr, uw, &streams, true);
         let b = pipe(ur, dw, &streams, false);
-        let _ = tokio::join!(a, b);
+        tokio::pin!(a, b);
+        // A clean end of one direction is a half-close: the other may go on. A reset (read
+        // error, e.g. a tunnel stream cancelled by its client) or a filter's close ends both,
+        // so the upstream connection is not held for a peer that is gone.
+        tokio::select! {
+            clean = &mut a => if clean { b.await; },
+            clean = &mut b => if clean { a.await; },
+        }
     }
 }
 
-/// Copies one direction through the filters; returns when the source ends or a filter closes.
-async fn pipe<R, W>(mut from: R, mut to: W, streams: &Mutex<Vec<NetworkStream>>, downstream: bool)
+/// Copies one direction through the filters; returns when the source ends (`true`) or a read
+/// error, a write error or a filter ends it (`false`).
+async fn pipe<R, W>(
+    mut from: R,
+    mut to: W,
+    streams: &Mutex<Vec<NetworkStream>>,
+    downstream: bool,
+) -> bool
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -84,8 +93,13 @@ where
     let mut buf = BytesMut::with_capacity(16 * 1024);
     loop {
         buf.clear();
-        // A read error ends this direction like EOF.
-        let n: usize = from.read_buf(&mut buf).await.unwrap_or_default();
+        let n = match from.read_buf(&mut buf).await {
+            Ok(n) => n,
+            Err(_) => {
+                let _ = to.shutdown().await;
+                return false;
+            }
+        };
         let eos = n == 0;
         let mut data = buf.split();
         let mut close = false;
@@ -117,11 +131,11 @@ where
         }
         if close || (!data.is_empty() && to.write_all(&data).await.is_err()) {
             let _ = to.shutdown().await;
-            return;
+            return false;
         }
         if eos {
             let _ = to.shutdown().await;
-            return;
+            return true;
         }
     }
 }

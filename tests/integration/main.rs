@@ -8,3 +8,4 @@ mod microwaf;
 mod proxy;
 mod runtime;
 mod status_table;
+mod waypoint;

@@ -45,6 +45,34 @@ pub struct MeshCerts {
     pub not_after: SystemTime,
 }
 
+impl MeshCerts {
+    /// Checks and assembles a set from DER parts held in memory (tests, embedders): the same
+    /// checks as the file and CA sources, with the parts named generically in errors.
+    pub fn from_der(
+        chain: Vec<CertificateDer<'static>>,
+        key: rustls::pki_types::PrivateKeyDer<'static>,
+        roots: Vec<CertificateDer<'static>>,
+    ) -> Result<Self, CertError> {
+        Self::from_der_at(chain, key, roots, SystemTime::now())
+    }
+
+    /// [`from_der`](Self::from_der) with the validity checked at `now`: lets a test hold an
+    /// already expired certificate to prove that peers refuse it.
+    pub fn from_der_at(
+        chain: Vec<CertificateDer<'static>>,
+        key: rustls::pki_types::PrivateKeyDer<'static>,
+        roots: Vec<CertificateDer<'static>>,
+        now: SystemTime,
+    ) -> Result<Self, CertError> {
+        let origin = leaf::Origin {
+            cert: "certificate chain",
+            key: "private key",
+            root: "root certificates",
+        };
+        leaf::assemble(chain, key, roots, &origin, now)
+    }
+}
+
 /// The current [`MeshCerts`], swappable at run time.
 pub struct CertStore {
     current: RwLock<Arc<MeshCerts>>,
