@@ -16,6 +16,7 @@ use crate::config::{Config, WasmPlugin};
 use crate::metrics::Metrics;
 use crate::server::Proxy;
 use crate::waypoint::metrics::TunnelMetrics;
+use crate::waypoint::sources::ConfiguredSources;
 use crate::waypoint::{MeshSources, Waypoint, WaypointError};
 use microwaf_runtime::{Runtime, RuntimeConfig};
 
@@ -84,18 +85,24 @@ impl App {
         proxy.register_pool_metrics(&mut registry);
         let waypoint = match &cfg.waypoint {
             Some(w) => {
-                let sources = match sources {
-                    Some(s) => s,
-                    None => mesh_sources(w)?,
+                let (sources, configured) = match sources {
+                    Some(s) => (s, None),
+                    None => {
+                        let (s, c) = ConfiguredSources::start(w).await?;
+                        (s, Some(c))
+                    }
                 };
                 let tunnel_metrics = Arc::new(TunnelMetrics::new(&mut registry));
                 let drain = proxy
                     .drain_watcher()
                     .expect("a proxy that just started is not draining");
-                Some(
+                let (wp, addr) =
                     Waypoint::start(w, sources, proxy.shared().clone(), tunnel_metrics, drain)
-                        .await?,
-                )
+                        .await?;
+                if let Some(c) = configured {
+                    wp.adopt(c).await;
+                }
+                Some((wp, addr))
             }
             None => None,
         };
@@ -202,6 +209,9 @@ impl App {
     pub fn reload_with(&self, cfg: Config, load: &mut FilterLoader<'_>) -> Result<(), BuildError> {
         let state = build::build(&cfg, load)?;
         self.proxy().reload(state);
+        if let (Some((wp, _)), Some(w)) = (&self.waypoint, &cfg.waypoint) {
+            wp.reconfigure(w);
+        }
         self.config.send_replace(Arc::new(cfg));
         Ok(())
     }
@@ -210,22 +220,6 @@ impl App {
     pub async fn drain(&self, deadline: Duration) -> bool {
         self.proxy.drain(deadline).await
     }
-}
-
-/// The waypoint's certificates and discovery from its configuration section. One function so
-/// the certificate and discovery sources can replace these minimal loaders.
-fn mesh_sources(w: &crate::config::WaypointConfig) -> Result<MeshSources, WaypointError> {
-    let certs = match &w.certs {
-        Some(files) => crate::waypoint::server::certs_from_files(files)?,
-        None => return Err(WaypointError::NoCerts),
-    };
-    let discovery = match &w.discovery {
-        Some(crate::config::DiscoverySource::File(path)) => {
-            crate::waypoint::server::discovery_from_file(path)?
-        }
-        None => return Err(WaypointError::NoDiscovery),
-    };
-    Ok(MeshSources { certs, discovery })
 }
 
 /// The tokio runtime for the data plane.

@@ -17,6 +17,8 @@
 //! - [`outbound`]: pooled HBONE connections to destination pods; [`destinations`]: the cached
 //!   per-destination clusters that use them.
 //! - [`metrics`]: tunnel counters.
+//! - [`server`]: the running waypoint; [`sources`]: the configured certificate and discovery
+//!   sources it owns.
 
 pub mod certs;
 pub mod destinations;
@@ -27,6 +29,7 @@ pub mod inbound;
 pub mod metrics;
 pub mod outbound;
 pub mod server;
+pub mod sources;
 pub mod tls;
 pub mod tunnel;
 pub mod verify;

@@ -7,15 +7,15 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-use super::certs::{CertError, CertStore, MeshCerts};
+use super::certs::{CertError, CertStore};
 use super::destinations::Destinations;
-use super::discovery::{Destination, Discovery, Endpoint, Registry};
+use super::discovery::{Discovery, DiscoveryError};
 use super::metrics::TunnelMetrics;
 use super::outbound::HboneConnector;
+use super::sources::ConfiguredSources;
 use super::{inbound, tls};
 use crate::access_log::AccessLog;
-use crate::config::{MeshCertFiles, Secret, WaypointConfig};
-use crate::conn::tls::{load_certs, load_key, TlsError};
+use crate::config::WaypointConfig;
 use crate::conn::HttpLimits;
 use crate::drain::DrainWatcher;
 use crate::http::filter::HttpFilterFactory;
@@ -25,8 +25,6 @@ use crate::listener::Shared;
 #[derive(Debug, thiserror::Error)]
 pub enum WaypointError {
     #[error("waypoint certificates: {0}")]
-    CertFiles(#[from] TlsError),
-    #[error("waypoint certificates: {0}")]
     Certs(#[from] CertError),
     #[error("waypoint TLS: {0}")]
     Tls(#[from] rustls::Error),
@@ -34,8 +32,8 @@ pub enum WaypointError {
     NoCerts,
     #[error("waypoint: no discovery source (set `waypoint.discovery`)")]
     NoDiscovery,
-    #[error("waypoint discovery file {path}: {reason}")]
-    Discovery { path: String, reason: String },
+    #[error("waypoint {0}")]
+    Discovery(#[from] DiscoveryError),
     #[error("waypoint {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -68,6 +66,9 @@ pub struct Waypoint {
     pub destinations: Arc<Destinations>,
     pub metrics: Arc<TunnelMetrics>,
     pub shared: Arc<Shared>,
+    /// The configured sources feeding `certs` and `discovery` (`None` when the embedder
+    /// supplied them); dropped, and so stopped, with the waypoint.
+    sources: tokio::sync::Mutex<Option<ConfiguredSources>>,
 }
 
 impl Waypoint {
@@ -97,6 +98,7 @@ impl Waypoint {
             destinations: destinations.clone(),
             metrics,
             shared,
+            sources: tokio::sync::Mutex::new(None),
         });
         let l = TcpListener::bind(cfg.address)
             .await
@@ -115,6 +117,28 @@ impl Waypoint {
     }
 }
 
+impl Waypoint {
+    /// Hands the waypoint the configured sources that feed it, so they live as long as it.
+    pub async fn adopt(&self, sources: ConfiguredSources) {
+        *self.sources.lock().await = Some(sources);
+    }
+
+    /// Follows a reloaded `waypoint:` section's certificate and discovery settings in the
+    /// background (starting a source may wait for the mesh CA); a failure is logged and the
+    /// running sources keep serving.
+    pub fn reconfigure(self: &Arc<Self>, cfg: &WaypointConfig) {
+        let (wp, cfg) = (self.clone(), cfg.clone());
+        tokio::spawn(async move {
+            let mut sources = wp.sources.lock().await;
+            if let Some(s) = sources.as_mut() {
+                if let Err(e) = s.reconfigure(&cfg, &wp.certs).await {
+                    tracing::error!(error = %e, "waypoint sources not replaced; keeping the old ones");
+                }
+            }
+        });
+    }
+}
+
 /// Applies every new discovery snapshot to the cached destination clusters.
 async fn follow(mut discovery: Discovery, destinations: std::sync::Weak<Destinations>) {
     while discovery.changed().await {
@@ -122,126 +146,5 @@ async fn follow(mut discovery: Discovery, destinations: std::sync::Weak<Destinat
             return;
         };
         d.apply(&r);
-    }
-}
-
-/// The certificate source of `waypoint.certs` (files, loaded once). Kept to one function so
-/// the reloading file source can replace it.
-pub fn certs_from_files(files: &MeshCertFiles) -> Result<Arc<CertStore>, WaypointError> {
-    let chain = load_certs(&files.cert)?;
-    let key = load_key(&Secret(files.key.clone()))?;
-    let roots = load_certs(&files.root)?;
-    Ok(CertStore::new(MeshCerts::from_der(chain, key, roots)?))
-}
-
-/// The discovery source of `waypoint.discovery.file`: a YAML snapshot read once at start.
-/// Kept minimal and in one function so the reloading file source and the control-plane
-/// client can replace it.
-pub fn discovery_from_file(path: &std::path::Path) -> Result<Discovery, WaypointError> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct File {
-        #[serde(default)]
-        services: Vec<Service>,
-        #[serde(default)]
-        workloads: Vec<Workload>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Service {
-        name: String,
-        /// `VIP:port` and/or `hostname:port` under which the service is addressed.
-        addresses: Vec<String>,
-        endpoints: Vec<Ep>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Ep {
-        addr: SocketAddr,
-        #[serde(default)]
-        hbone: bool,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Workload {
-        ip: std::net::IpAddr,
-        #[serde(default)]
-        hbone: bool,
-    }
-    let bad = |reason: String| WaypointError::Discovery {
-        path: path.display().to_string(),
-        reason,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let file: File = serde_yaml_ng::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let mut registry = Registry::default();
-    for s in file.services {
-        let dest = Arc::new(Destination {
-            name: s.name,
-            endpoints: s
-                .endpoints
-                .into_iter()
-                .map(|e| Endpoint {
-                    addr: e.addr,
-                    hbone: e.hbone,
-                })
-                .collect(),
-        });
-        for a in s.addresses {
-            if let Ok(vip) = a.parse::<SocketAddr>() {
-                registry.by_vip.insert(vip, dest.clone());
-                continue;
-            }
-            let (host, port) = a
-                .rsplit_once(':')
-                .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
-                .ok_or_else(|| bad(format!("{a:?} is not ip:port or host:port")))?;
-            registry.by_host.insert((host, port), dest.clone());
-        }
-    }
-    for w in file.workloads {
-        registry.workloads.insert(w.ip, w.hbone);
-    }
-    let (publisher, discovery) = Discovery::channel();
-    // One snapshot, never updated: the receiver keeps it after the publisher is gone.
-    publisher.publish(registry);
-    Ok(discovery)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn discovery_file_maps_vips_hostnames_and_workloads() {
-        let path = std::env::temp_dir().join(format!("wp-disc-{}.yaml", std::process::id()));
-        std::fs::write(
-            &path,
-            r#"
-services:
-  - name: reviews.shop.svc.cluster.local
-    addresses: ["10.96.0.10:9080", "reviews.shop.svc.cluster.local:9080"]
-    endpoints:
-      - { addr: "10.244.1.7:9080", hbone: true }
-      - { addr: "10.244.2.3:9080" }
-workloads:
-  - { ip: 10.244.1.7, hbone: true }
-"#,
-        )
-        .unwrap();
-        let d = discovery_from_file(&path).unwrap();
-        let r = d.current().expect("ready after loading");
-        let by_vip = r.resolve("10.96.0.10:9080").unwrap();
-        assert_eq!(by_vip.endpoints.len(), 2);
-        assert!(by_vip.endpoints[0].hbone && !by_vip.endpoints[1].hbone);
-        assert!(r.resolve("reviews.shop.svc.cluster.local:9080").is_some());
-        assert!(r.resolve("10.244.1.7:8080").unwrap().endpoints[0].hbone);
-        std::fs::write(
-            &path,
-            "services: [{name: x, addresses: [\"nope\"], endpoints: []}]",
-        )
-        .unwrap();
-        assert!(discovery_from_file(&path).is_err());
-        let _ = std::fs::remove_file(&path);
     }
 }

@@ -62,6 +62,11 @@ pub fn server_config(
         .with_client_cert_verifier(Arc::new(verifier))
         .with_cert_resolver(Arc::new(CurrentCert(store)));
     cfg.alpn_protocols = vec![ALPN_H2.to_vec()];
+    // No resumption: a resumed session carries the peer's certificate from the first
+    // handshake, unverified again, so a rotated identity (or an expired certificate) would
+    // outlive its replacement. Tunnels are long-lived and pooled; a full handshake is cheap.
+    cfg.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    cfg.send_tls13_tickets = 0;
     Ok(Arc::new(cfg))
 }
 
@@ -80,6 +85,8 @@ pub fn client_config(
         .with_client_cert_resolver(Arc::new(CurrentCert(store)));
     cfg.enable_sni = false;
     cfg.alpn_protocols = vec![ALPN_H2.to_vec()];
+    // See `server_config`: every connection presents (and verifies) the current certificates.
+    cfg.resumption = rustls::client::Resumption::disabled();
     Ok(Arc::new(cfg))
 }
 

@@ -6,6 +6,7 @@
 mod bad_input;
 mod hbone;
 mod pki;
+mod sources;
 mod tls;
 mod tunnel;
 

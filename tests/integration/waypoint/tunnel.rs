@@ -220,11 +220,7 @@ async fn serve_from_configuration_alone_loads_cert_files_and_the_discovery_file(
     let (cert, key, root) = pki.pem_files(WAYPOINT_ID, &dir);
     let dest = DestTunnel::start(pki.store(DEST_ID, false, None)).await;
     let up = upstream("file").await;
-    std::fs::write(
-        dir.join("services.yaml"),
-        format!("services:\n  - name: {SVC}\n    addresses: [\"{VIP}\"]\n    endpoints: [{{addr: \"{up}\", hbone: true}}]\n"),
-    )
-    .unwrap();
+    std::fs::write(dir.join("services.yaml"), super::sources::services_file(up)).unwrap();
     let yaml = format!(
         "waypoint:\n  address: 127.0.0.1:0\n  hbone_port: {}\n  certs: {{cert: {cert}, key: {key}, root: {root}}}\n  discovery: {{file: services.yaml}}\n",
         dest.addr.port()

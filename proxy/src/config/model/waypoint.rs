@@ -3,13 +3,14 @@
 //! and service discovery come from.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{AccessLog, DataSource, WasmPlugin};
+use super::{AccessLog, WasmPlugin};
 use crate::config::duration::serde_req;
+use crate::waypoint::certs::CertsConfig;
+use crate::waypoint::discovery::DiscoveryConfig;
 
 /// The mesh's HBONE port, where waypoints and node tunnels listen.
 pub const HBONE_PORT: u16 = 15008;
@@ -30,27 +31,10 @@ pub struct WaypointConfig {
     /// Wasm network filters for non-HTTP tunnels.
     pub network_filters: Vec<WasmPlugin>,
     pub access_log: Option<AccessLog>,
-    /// The waypoint's certificate; `None` when the embedder supplies a certificate store.
-    pub certs: Option<MeshCertFiles>,
-    /// Service discovery; `None` when the embedder supplies a registry.
-    pub discovery: Option<DiscoverySource>,
-}
-
-/// The waypoint's SVID and the mesh root as PEM files.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MeshCertFiles {
-    /// Our leaf (with its SPIFFE URI SAN) first, then intermediates.
-    pub cert: DataSource,
-    /// Private key (a file path; never dumped as content).
-    pub key: DataSource,
-    /// Mesh root certificate(s).
-    pub root: DataSource,
-}
-
-/// Where destinations come from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DiscoverySource {
-    /// A static file mapping services to endpoints.
-    File(PathBuf),
+    /// The waypoint's certificate source (paths absolute); `None` when the embedder supplies
+    /// a certificate store.
+    pub certs: Option<CertsConfig>,
+    /// The service discovery source (paths absolute); `None` when the embedder supplies a
+    /// registry.
+    pub discovery: Option<DiscoveryConfig>,
 }

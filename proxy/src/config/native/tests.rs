@@ -223,11 +223,23 @@ fn waypoint_section_defaults_and_errors() {
         1,
         "waypoint filters count for readiness"
     );
-    assert!(matches!(w.discovery, Some(DiscoverySource::File(_))));
+    assert!(matches!(
+        &w.discovery,
+        Some(crate::waypoint::discovery::DiscoveryConfig::File(p)) if p.is_absolute()
+    ));
     let e = error("waypoint: {trust_domain: Bad/Domain}");
     assert!(e.contains("waypoint.trust_domain"), "{e}");
     let e = error("waypoint: {certs: {cert: nope.pem, key: k, root: r}}");
     assert!(e.contains("waypoint.certs.cert"), "{e}");
+    let e = error("waypoint: {certs: {ca: {address: 'https://x:1', token_file: t, identity: i}}}");
+    assert!(e.contains("waypoint.certs"), "{e}");
+    let e = error("waypoint: {discovery: {xds: {address: 'http://x:1', token_file: nope}}}");
+    assert!(e.contains("waypoint.discovery.xds.token_file"), "{e}");
+    let e = error("waypoint: {discovery: {xds: {adress: 'http://x:1'}}}");
+    assert!(
+        e.contains("waypoint.discovery.xds") && e.contains("adress"),
+        "{e}"
+    );
     let e = error("waypoint: {adress: 1.2.3.4:5}");
     assert!(e.contains("adress"), "{e}");
 }

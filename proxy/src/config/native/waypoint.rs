@@ -9,9 +9,9 @@ use super::schema::{opt_duration, Plugin};
 use super::{access_log, plugins};
 use crate::config::error::{FieldError, FieldResult};
 use crate::config::files::Resolver;
-use crate::config::model::{
-    DataSource, DiscoverySource, MeshCertFiles, WaypointConfig, DEFAULT_CONNECT_TIMEOUT, HBONE_PORT,
-};
+use crate::config::model::{WaypointConfig, DEFAULT_CONNECT_TIMEOUT, HBONE_PORT};
+use crate::waypoint::certs::{CaConfig, CertsConfig, FilesConfig};
+use crate::waypoint::discovery::{DiscoveryConfig, XdsConfig};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,22 +26,9 @@ pub struct Waypoint {
     #[serde(default)]
     pub network_filters: Vec<Plugin>,
     pub access_log: Option<String>,
-    pub certs: Option<Certs>,
-    pub discovery: Option<Discovery>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Certs {
-    pub cert: String,
-    pub key: String,
-    pub root: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Discovery {
-    pub file: String,
+    /// Deserialised as the certificate sources define it, so the two cannot drift.
+    pub certs: Option<CertsConfig>,
+    pub discovery: Option<DiscoveryConfig>,
 }
 
 pub fn waypoint(w: Waypoint, files: &Resolver) -> FieldResult<WaypointConfig> {
@@ -59,26 +46,11 @@ pub fn waypoint(w: Waypoint, files: &Resolver) -> FieldResult<WaypointConfig> {
     }
     let certs = w
         .certs
-        .map(|c| {
-            let file = |v: &str, f: &str| {
-                files
-                    .file(v, &format!("{at}.certs.{f}"))
-                    .map(DataSource::File)
-            };
-            Ok::<_, FieldError>(MeshCertFiles {
-                cert: file(&c.cert, "cert")?,
-                key: file(&c.key, "key")?,
-                root: file(&c.root, "root")?,
-            })
-        })
+        .map(|c| certs(c, files, &format!("{at}.certs")))
         .transpose()?;
     let discovery = w
         .discovery
-        .map(|d| {
-            files
-                .file(&d.file, &format!("{at}.discovery.file"))
-                .map(DiscoverySource::File)
-        })
+        .map(|d| discovery(d, files, &format!("{at}.discovery")))
         .transpose()?;
     Ok(WaypointConfig {
         address: w
@@ -97,5 +69,43 @@ pub fn waypoint(w: Waypoint, files: &Resolver) -> FieldResult<WaypointConfig> {
         access_log: w.access_log.map(|a| access_log(&a, files)),
         certs,
         discovery,
+    })
+}
+
+/// Checks that every file the certificate source reads exists (so a typo fails at load, with
+/// its field path) and makes the paths absolute, so the source does not depend on the
+/// working directory.
+fn certs(c: CertsConfig, files: &Resolver, at: &str) -> FieldResult<CertsConfig> {
+    let file =
+        |p: &std::path::Path, f: &str| files.file(&p.to_string_lossy(), &format!("{at}.{f}"));
+    Ok(match c {
+        CertsConfig::Files(f) => CertsConfig::Files(FilesConfig {
+            cert: file(&f.cert, "cert")?,
+            key: file(&f.key, "key")?,
+            root: file(&f.root, "root")?,
+        }),
+        CertsConfig::Ca(ca) => CertsConfig::Ca(CaConfig {
+            root: ca.root.as_deref().map(|r| file(r, "ca.root")).transpose()?,
+            token_file: file(&ca.token_file, "ca.token_file")?,
+            ..ca
+        }),
+    })
+}
+
+/// As [`certs`], for the discovery source's files.
+fn discovery(d: DiscoveryConfig, files: &Resolver, at: &str) -> FieldResult<DiscoveryConfig> {
+    let file =
+        |p: &std::path::Path, f: &str| files.file(&p.to_string_lossy(), &format!("{at}.{f}"));
+    Ok(match d {
+        DiscoveryConfig::File(p) => DiscoveryConfig::File(file(&p, "file")?),
+        DiscoveryConfig::Xds(x) => DiscoveryConfig::Xds(XdsConfig {
+            root: x.root.as_deref().map(|r| file(r, "xds.root")).transpose()?,
+            token_file: x
+                .token_file
+                .as_deref()
+                .map(|t| file(t, "xds.token_file"))
+                .transpose()?,
+            ..x
+        }),
     })
 }

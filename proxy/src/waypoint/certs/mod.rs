@@ -118,6 +118,41 @@ pub async fn start(
     cfg: &CertsConfig,
     base_dir: &Path,
 ) -> Result<(Arc<CertStore>, JoinHandle<()>), CertError> {
+    let (certs, source) = first(cfg, base_dir).await?;
+    let store = CertStore::new(certs);
+    let task = source.keep_fresh(store.clone());
+    Ok((store, task))
+}
+
+/// Switches an existing store to a new source (a configuration reload changed
+/// `waypoint.certs`): loads the first set, installs it, and returns the task keeping it fresh.
+/// On error the store is untouched, so the caller's old source can keep running.
+pub async fn restart(
+    cfg: &CertsConfig,
+    base_dir: &Path,
+    store: &Arc<CertStore>,
+) -> Result<JoinHandle<()>, CertError> {
+    let (certs, source) = first(cfg, base_dir).await?;
+    store.replace(certs);
+    Ok(source.keep_fresh(store.clone()))
+}
+
+/// A source that produced its first set and can now keep a store fresh.
+enum Source {
+    Files(files::FileSource),
+    Ca(ca::CaSource),
+}
+
+impl Source {
+    fn keep_fresh(self, store: Arc<CertStore>) -> JoinHandle<()> {
+        match self {
+            Source::Files(f) => f.watch(store, files::POLL),
+            Source::Ca(c) => c.rotate(store),
+        }
+    }
+}
+
+async fn first(cfg: &CertsConfig, base_dir: &Path) -> Result<(MeshCerts, Source), CertError> {
     match cfg.resolved(base_dir) {
         CertsConfig::Files(f) => {
             let source = files::FileSource::new(&f);
@@ -128,9 +163,7 @@ pub async fn start(
                 certs.id,
                 leaf::fmt_time(certs.not_after)
             );
-            let store = CertStore::new(certs);
-            let task = source.watch(store.clone(), files::POLL);
-            Ok((store, task))
+            Ok((certs, Source::Files(source)))
         }
         CertsConfig::Ca(c) => {
             let source = ca::CaSource::new(&c)?;
@@ -141,9 +174,7 @@ pub async fn start(
                 certs.id,
                 leaf::fmt_time(certs.not_after)
             );
-            let store = CertStore::new(certs);
-            let task = source.rotate(store.clone());
-            Ok((store, task))
+            Ok((certs, Source::Ca(source)))
         }
     }
 }

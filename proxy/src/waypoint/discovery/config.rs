@@ -6,8 +6,8 @@
 //! # or
 //! discovery:
 //!   xds:
-//!     address: istiod.istio-system.svc:15012
-//!     tls_root: /var/run/secrets/istio/root-cert.pem   # omitted: plain HTTP/2 (h2c)
+//!     address: https://istiod.istio-system.svc:15012   # http:// = h2c, for tests
+//!     root: /var/run/secrets/istio/root-cert.pem       # verifies the control plane (https only)
 //!     server_name: istiod.istio-system.svc             # default: the host of `address`
 //!     token_file: /var/run/secrets/tokens/istio-token  # sent as `authorization: Bearer …`
 //!     node_id: waypoint~10.0.0.5~waypoint-abc.shop~shop.svc.cluster.local
@@ -15,8 +15,11 @@
 //!     connect_timeout: 10s
 //! ```
 //!
+//! The address form is the same as the mesh CA's (`certs.ca`): a URL with the scheme saying
+//! whether TLS is used, and `root` required for `https://`.
+//!
 //! [`start`] checks what it can before returning (the file loads, the root CA parses, the
-//! token file is readable, the address is `host:port`), so a broken setting stops the
+//! token file is readable, the address is `http(s)://host:port`), so a broken setting stops the
 //! waypoint at start instead of leaving it never ready.
 
 use std::path::{Path, PathBuf};
@@ -88,11 +91,11 @@ impl From<DiscoveryConfig> for OneOf {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct XdsConfig {
-    /// `host:port` of the control plane.
+    /// `https://host:port`, or `http://host:port` for HTTP/2 without TLS (h2c).
     pub address: String,
-    /// PEM root CA(s) the control plane's certificate must chain to; enables TLS.
-    #[serde(default)]
-    pub tls_root: Option<PathBuf>,
+    /// PEM root CA(s) the control plane's certificate must chain to; required for `https://`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<PathBuf>,
     /// The name to verify the control plane's certificate against (TLS only).
     #[serde(default)]
     pub server_name: Option<String>,
@@ -121,7 +124,7 @@ pub enum DiscoveryError {
     File(#[from] ConfigError),
     #[error("discovery.xds.address: {address:?}: {reason}")]
     Address { address: String, reason: String },
-    #[error("discovery.xds.tls_root: {0}")]
+    #[error("discovery.xds.root: {0}")]
     TlsRoot(#[source] TlsError),
     #[error("discovery.xds.server_name: {0:?} is not a valid TLS server name")]
     ServerName(String),
@@ -164,17 +167,26 @@ pub fn xds_client(
         address: x.address.clone(),
         reason: reason.into(),
     };
-    let (host, port) = x
-        .address
+    let (https, authority) = match x.address.split_once("://") {
+        Some(("https", rest)) => (true, rest),
+        Some(("http", rest)) => (false, rest),
+        _ => {
+            return Err(bad(
+                "expected https://host:port (or http://host:port for h2c)",
+            ))
+        }
+    };
+    let (host, port) = authority
         .rsplit_once(':')
-        .ok_or_else(|| bad("expected host:port"))?;
+        .ok_or_else(|| bad("expected https://host:port"))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() || !port.parse::<u16>().is_ok_and(|p| p != 0) {
-        return Err(bad("expected host:port"));
+    if host.is_empty() || host.contains('/') || !port.parse::<u16>().is_ok_and(|p| p != 0) {
+        return Err(bad("expected https://host:port"));
     }
-    let tls = match &x.tls_root {
-        None => None,
-        Some(root) => {
+    let tls = match (https, &x.root) {
+        (false, _) => None,
+        (true, None) => return Err(bad("https:// needs `root` to verify the control plane")),
+        (true, Some(root)) => {
             let roots = crate::conn::tls::root_store(&DataSource::File(base_dir.join(root)))
                 .map_err(DiscoveryError::TlsRoot)?;
             let mut config =
@@ -205,7 +217,7 @@ pub fn xds_client(
         user_agent_name: "microwaf".into(),
     };
     let target = Target {
-        authority: x.address.clone(),
+        authority: authority.to_owned(),
         tls,
         connect_timeout: x.connect_timeout.unwrap_or(Duration::from_secs(10)),
     };

@@ -80,15 +80,17 @@ pub struct Discovery {
     rx: watch::Receiver<Option<Arc<Registry>>>,
 }
 
-/// The side a discovery source writes to.
+/// The side a discovery source writes to. Clones write to the same channel, so a reload can
+/// start a new source on the channel the data plane already reads before the old one stops.
+#[derive(Clone)]
 pub struct Publisher {
-    tx: watch::Sender<Option<Arc<Registry>>>,
+    tx: Arc<watch::Sender<Option<Arc<Registry>>>>,
 }
 
 impl Discovery {
     pub fn channel() -> (Publisher, Discovery) {
         let (tx, rx) = watch::channel(None);
-        (Publisher { tx }, Discovery { rx })
+        (Publisher { tx: Arc::new(tx) }, Discovery { rx })
     }
 
     /// The newest snapshot, if the first sync happened.

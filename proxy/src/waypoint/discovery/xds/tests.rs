@@ -15,7 +15,7 @@ const RATINGS: &str = "shop/ratings.shop.svc.cluster.local";
 fn xds(addr: &str) -> XdsConfig {
     XdsConfig {
         address: addr.into(),
-        tls_root: None,
+        root: None,
         server_name: None,
         token_file: None,
         node_id: Some("waypoint~10.0.0.5~wp.shop~shop.svc.cluster.local".into()),
@@ -85,7 +85,7 @@ async fn syncs_updates_and_nacks_malformed_resources() {
     let fake = FakeControlPlane::start(None).await.unwrap();
     populate(&fake);
     let (publisher, mut d) = Discovery::channel();
-    let cfg = DiscoveryConfig::Xds(xds(&fake.addr.to_string()));
+    let cfg = DiscoveryConfig::Xds(xds(&format!("http://{}", fake.addr)));
     let task = start(&cfg, Path::new("."), publisher).await.unwrap();
 
     // Initial request: node id, type, nothing held yet.
@@ -171,7 +171,7 @@ async fn reconnects_and_resyncs_after_disconnects_and_restarts() {
     populate(&fake);
     let (publisher, mut d) = Discovery::channel();
     let task = start(
-        &DiscoveryConfig::Xds(xds(&addr.to_string())),
+        &DiscoveryConfig::Xds(xds(&format!("http://{addr}"))),
         Path::new("."),
         publisher,
     )
@@ -237,7 +237,7 @@ async fn not_ready_while_the_control_plane_is_unreachable() {
         .unwrap();
     let (publisher, d) = Discovery::channel();
     let task = start(
-        &DiscoveryConfig::Xds(xds(&addr.to_string())),
+        &DiscoveryConfig::Xds(xds(&format!("http://{addr}"))),
         Path::new("."),
         publisher,
     )
@@ -293,8 +293,8 @@ async fn tls_with_a_root_ca_and_a_bearer_token() {
         .unwrap();
     populate(&fake);
     std::fs::write(pki.dir.join("token"), "s3cret\n").unwrap();
-    let mut cfg = xds(&fake.addr.to_string());
-    cfg.tls_root = Some("root.pem".into());
+    let mut cfg = xds(&format!("https://{}", fake.addr));
+    cfg.root = Some("root.pem".into());
     cfg.server_name = Some("istiod.test".into());
     cfg.token_file = Some("token".into());
     let (publisher, mut d) = Discovery::channel();
@@ -331,14 +331,22 @@ async fn bad_settings_fail_at_start() {
             .unwrap_err()
             .to_string()
     };
-    for address in ["istiod", "istiod:0", ":15012", "istiod:port"] {
+    for address in [
+        "istiod:15012",
+        "http://istiod",
+        "http://istiod:0",
+        "http://:15012",
+        "http://istiod:port",
+        "https://istiod:15012",
+        "grpc://istiod:15012",
+    ] {
         let err = try_start(xds(address)).await;
         assert!(err.starts_with("discovery.xds.address"), "{err}");
     }
-    let mut cfg = xds("istiod:15012");
-    cfg.tls_root = Some("root.pem".into());
-    assert!(try_start(cfg).await.starts_with("discovery.xds.tls_root"));
-    let mut cfg = xds("istiod:15012");
+    let mut cfg = xds("https://istiod:15012");
+    cfg.root = Some("root.pem".into());
+    assert!(try_start(cfg).await.starts_with("discovery.xds.root"));
+    let mut cfg = xds("http://istiod:15012");
     cfg.token_file = Some("token".into());
     assert!(try_start(cfg).await.starts_with("discovery.xds.token_file"));
     let (publisher, _d) = Discovery::channel();
@@ -353,13 +361,13 @@ fn the_config_shape() {
     let file: DiscoveryConfig = serde_yaml_ng::from_str("file: mesh.yaml").unwrap();
     assert_eq!(file, DiscoveryConfig::File("mesh.yaml".into()));
     let x: DiscoveryConfig = serde_yaml_ng::from_str(
-        "xds:\n  address: istiod.istio-system.svc:15012\n  tls_root: root.pem\n  connect_timeout: 3s\n",
+        "xds:\n  address: https://istiod.istio-system.svc:15012\n  root: root.pem\n  connect_timeout: 3s\n",
     )
     .unwrap();
     let DiscoveryConfig::Xds(x) = x else {
         panic!("xds expected")
     };
-    assert_eq!(x.address, "istiod.istio-system.svc:15012");
+    assert_eq!(x.address, "https://istiod.istio-system.svc:15012");
     assert_eq!(x.connect_timeout, Some(Duration::from_secs(3)));
     // Round trip (for configuration dumps).
     let text = serde_yaml_ng::to_string(&DiscoveryConfig::Xds(x.clone())).unwrap();
