@@ -16,6 +16,9 @@ use crate::config::watch::{ReloadMetrics, ReloadResult, WatchOptions};
 use crate::config::{Config, WasmPlugin};
 use crate::metrics::Metrics;
 use crate::server::Proxy;
+use crate::waypoint::metrics::TunnelMetrics;
+use crate::waypoint::sources::ConfiguredSources;
+use crate::waypoint::{MeshSources, Waypoint, WaypointError};
 use microwaf_runtime::{Runtime, RuntimeConfig};
 
 /// Why the proxy could not start or reload.
@@ -29,6 +32,8 @@ pub enum StartError {
     Admin(#[from] AdminError),
     #[error("wasm runtime: {0}")]
     Runtime(#[from] microwaf_runtime::RuntimeError),
+    #[error(transparent)]
+    Waypoint(#[from] WaypointError),
 }
 
 /// A running proxy plus what reload needs.
@@ -44,6 +49,8 @@ pub struct App {
     runtime: Option<Arc<Runtime>>,
     /// `config_reloads_total`, counted by [`apply_reloads`].
     pub reload_metrics: ReloadMetrics,
+    /// Waypoint mode: the HBONE side and its bound address.
+    waypoint: Option<(Arc<Waypoint>, SocketAddr)>,
 }
 
 impl App {
@@ -54,20 +61,34 @@ impl App {
         let runtime = Arc::new(Runtime::new(rt_config)?);
         let wasm_pool = crate::wasm_pool_metrics::collector(&runtime, slots);
         let mut load = crate::wasm::loader(runtime.clone());
-        let mut app = Self::start_inner(cfg, &mut load, Some(wasm_pool)).await?;
+        let mut app = Self::start_inner(cfg, &mut load, Some(wasm_pool), None).await?;
+        app.runtime = Some(runtime);
+        Ok(app)
+    }
+
+    /// Like [`App::start`], with the waypoint's certificates and discovery supplied by the
+    /// caller instead of the configuration's `waypoint.certs` / `waypoint.discovery`.
+    pub async fn start_mesh(cfg: Config, sources: MeshSources) -> Result<Self, StartError> {
+        let rt_config = RuntimeConfig::default();
+        let slots = rt_config.max_instances;
+        let runtime = Arc::new(Runtime::new(rt_config)?);
+        let wasm_pool = crate::wasm_pool_metrics::collector(&runtime, slots);
+        let mut load = crate::wasm::loader(runtime.clone());
+        let mut app = Self::start_inner(cfg, &mut load, Some(wasm_pool), Some(sources)).await?;
         app.runtime = Some(runtime);
         Ok(app)
     }
 
     /// Like [`App::start`] with a custom filter loader (tests).
     pub async fn start_with(cfg: Config, load: &mut FilterLoader<'_>) -> Result<Self, StartError> {
-        Self::start_inner(cfg, load, None).await
+        Self::start_inner(cfg, load, None, None).await
     }
 
     async fn start_inner(
         cfg: Config,
         load: &mut FilterLoader<'_>,
         wasm_pool: Option<Box<dyn prometheus_client::collector::Collector>>,
+        sources: Option<MeshSources>,
     ) -> Result<Self, StartError> {
         let mut registry = Registry::default();
         let metrics = Arc::new(Metrics::new(&mut registry));
@@ -78,6 +99,29 @@ impl App {
         let state = build::build(&cfg, load)?;
         let proxy = Proxy::start(state, metrics).await?;
         proxy.register_pool_metrics(&mut registry);
+        let waypoint = match &cfg.waypoint {
+            Some(w) => {
+                let (sources, configured) = match sources {
+                    Some(s) => (s, None),
+                    None => {
+                        let (s, c) = ConfiguredSources::start(w).await?;
+                        (s, Some(c))
+                    }
+                };
+                let tunnel_metrics = Arc::new(TunnelMetrics::new(&mut registry));
+                let drain = proxy
+                    .drain_watcher()
+                    .expect("a proxy that just started is not draining");
+                let (wp, addr) =
+                    Waypoint::start(w, sources, proxy.shared().clone(), tunnel_metrics, drain)
+                        .await?;
+                if let Some(c) = configured {
+                    wp.adopt(c).await;
+                }
+                Some((wp, addr))
+            }
+            None => None,
+        };
         let registry = Arc::new(registry);
         let admin_addr = cfg.admin;
         let (config, _) = watch::channel(Arc::new(cfg));
@@ -89,13 +133,28 @@ impl App {
             admin: parking_lot::Mutex::new(None),
             runtime: None,
             reload_metrics,
+            waypoint,
         };
         if let Some(addr) = admin_addr {
             let handle = app.spawn_admin(addr)?;
             *app.admin.get_mut() = Some(handle);
         }
-        // Listeners are bound and every plugin loaded (build fails otherwise).
-        app.ready.set(true);
+        // Listeners are bound and every plugin loaded (build fails otherwise). A waypoint is
+        // ready only once discovery has synced: before that every tunnel would get a 503.
+        match &app.waypoint {
+            Some((wp, _)) if !wp.discovery.ready() => {
+                let (ready, mut discovery) = (app.ready.clone(), wp.discovery.clone());
+                tokio::spawn(async move {
+                    while !discovery.ready() {
+                        if !discovery.changed().await {
+                            return;
+                        }
+                    }
+                    ready.set(true);
+                });
+            }
+            _ => app.ready.set(true),
+        }
         Ok(app)
     }
 
@@ -123,6 +182,16 @@ impl App {
             state = state.with_log_level(hook);
         }
         admin::spawn(addr, state)
+    }
+
+    /// Where the waypoint accepts HBONE, in waypoint mode.
+    pub fn waypoint_addr(&self) -> Option<SocketAddr> {
+        self.waypoint.as_ref().map(|(_, a)| *a)
+    }
+
+    /// The running waypoint, in waypoint mode.
+    pub fn waypoint(&self) -> Option<&Arc<Waypoint>> {
+        self.waypoint.as_ref().map(|(w, _)| w)
     }
 
     pub fn proxy(&self) -> &Proxy {
@@ -177,6 +246,9 @@ impl App {
         if cfg.admin != old_admin {
             // The old server (if any) stops when its handle drops.
             *self.admin.lock() = new_admin;
+        }
+        if let (Some((wp, _)), Some(w)) = (&self.waypoint, &cfg.waypoint) {
+            wp.reconfigure(w);
         }
         self.config.send_replace(Arc::new(cfg));
         Ok(())

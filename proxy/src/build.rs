@@ -20,6 +20,7 @@ use crate::http::service::{Clusters, HttpConnManager};
 use crate::state::{ListenerKind, ListenerState, State};
 use crate::tcp::TcpProxy;
 use crate::upstream::{self, Breakers, Cluster, ClusterSpec, ConnectSpec, EndpointSpec};
+use crate::waypoint::WaypointState;
 
 /// Why a configuration could not be turned into a serving state.
 #[derive(Debug, thiserror::Error)]
@@ -116,10 +117,55 @@ pub fn build(cfg: &Config, load: &mut FilterLoader<'_>) -> Result<State, BuildEr
             }),
         );
     }
+    let waypoint = match &cfg.waypoint {
+        Some(w) => {
+            let ws = waypoint_state(w, load, &ctx)?;
+            plugins.extend(ws.http_filters.iter().cloned());
+            plugins.extend(ws.network_filters.iter().cloned());
+            Some(Arc::new(ws))
+        }
+        None => None,
+    };
     Ok(State {
         listeners,
         clusters,
         plugins,
+        waypoint,
+    })
+}
+
+/// The waypoint's per-generation part: the filters tunneled traffic runs through.
+fn waypoint_state(
+    w: &config::WaypointConfig,
+    load: &mut FilterLoader<'_>,
+    ctx: &LoadCtx,
+) -> Result<WaypointState, BuildError> {
+    let mut load_all = |list: &[WasmPlugin]| {
+        list.iter()
+            .map(|p| load(p, ctx))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    Ok(WaypointState {
+        http_filters: load_all(&w.http_filters)?,
+        network_filters: load_all(&w.network_filters)?,
+        access_log: access_log(w.access_log.as_ref())?,
+        limits: HttpLimits::default(),
+    })
+}
+
+fn access_log(target: Option<&config::AccessLog>) -> Result<Option<Arc<AccessLog>>, BuildError> {
+    Ok(match target {
+        None => None,
+        Some(config::AccessLog::Stdout) => Some(Arc::new(AccessLog::stdout())),
+        Some(config::AccessLog::Stderr) => {
+            Some(Arc::new(AccessLog::to_writer(Box::new(std::io::stderr()))))
+        }
+        Some(config::AccessLog::File(p)) => Some(Arc::new(
+            AccessLog::file(&p.display().to_string()).map_err(|source| BuildError::AccessLog {
+                path: p.display().to_string(),
+                source,
+            })?,
+        )),
     })
 }
 
@@ -133,19 +179,7 @@ fn hcm(
         .iter()
         .map(|p| load(p, ctx))
         .collect::<Result<Vec<_>, _>>()?;
-    let access_log = match &h.access_log {
-        None => None,
-        Some(config::AccessLog::Stdout) => Some(Arc::new(AccessLog::stdout())),
-        Some(config::AccessLog::Stderr) => {
-            Some(Arc::new(AccessLog::to_writer(Box::new(std::io::stderr()))))
-        }
-        Some(config::AccessLog::File(p)) => Some(Arc::new(
-            AccessLog::file(&p.display().to_string()).map_err(|source| BuildError::AccessLog {
-                path: p.display().to_string(),
-                source,
-            })?,
-        )),
-    };
+    let access_log = access_log(h.access_log.as_ref())?;
     let defaults = HttpLimits::default();
     Ok(HttpConnManager {
         routes: RouteTable {
@@ -167,6 +201,7 @@ fn hcm(
             ..defaults
         },
         access_log,
+        mesh_service: None,
     })
 }
 

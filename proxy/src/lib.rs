@@ -23,3 +23,4 @@ pub mod tcp;
 pub mod upstream;
 pub mod wasm;
 pub mod wasm_pool_metrics;
+pub mod waypoint;

@@ -37,6 +37,11 @@ impl Shared {
     pub fn current(&self) -> Arc<State> {
         self.state.read().clone()
     }
+
+    /// A fresh connection id (`connection.id`), shared by listeners and tunnels.
+    pub fn next_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
 }
 
 /// Accepts until a drain starts.

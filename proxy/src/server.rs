@@ -12,7 +12,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use crate::build::BuildError;
-use crate::drain::{self, DrainTrigger};
+use crate::drain::{self, DrainTrigger, DrainWatcher};
 use crate::listener::{self, Shared};
 use crate::metrics::Metrics;
 use crate::state::State;
@@ -34,6 +34,9 @@ struct Bound {
 pub struct Proxy {
     shared: Arc<Shared>,
     listeners: Mutex<HashMap<String, Bound>>,
+    /// The drain pair of accept loops started beside the listeners (the waypoint's): taken
+    /// by [`Proxy::drain`].
+    extra: Mutex<Option<(DrainTrigger, DrainWatcher)>>,
 }
 
 impl Proxy {
@@ -53,7 +56,14 @@ impl Proxy {
         Ok(Self {
             shared,
             listeners: Mutex::new(listeners),
+            extra: Mutex::new(Some(drain::channel())),
         })
+    }
+
+    /// A watcher of this proxy's drain, for accept loops started beside the listeners (the
+    /// waypoint's); `None` once a drain started.
+    pub fn drain_watcher(&self) -> Option<DrainWatcher> {
+        self.extra.lock().as_ref().map(|(_, w)| w.clone())
     }
 
     /// The bound address of listener `name`.
@@ -133,6 +143,10 @@ impl Proxy {
         let mut set = tokio::task::JoinSet::new();
         for b in all {
             set.spawn(b.trigger.drain(deadline));
+        }
+        if let Some((trigger, watcher)) = self.extra.lock().take() {
+            drop(watcher);
+            set.spawn(trigger.drain(deadline));
         }
         let mut clean = true;
         while let Some(r) = set.join_next().await {

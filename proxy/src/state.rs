@@ -17,6 +17,8 @@ pub struct State {
     /// Every loaded plugin (singletons and filters), kept alive with the state; `/metrics`
     /// reads their filter-defined metrics.
     pub plugins: Vec<Arc<dyn HttpFilterFactory>>,
+    /// The waypoint's filters and access log for this generation, when in waypoint mode.
+    pub waypoint: Option<Arc<crate::waypoint::WaypointState>>,
 }
 
 /// One listener's settings.

@@ -12,7 +12,6 @@ use bytes::BytesMut;
 use microwaf_runtime::{NetworkDecision, NetworkStream};
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::conn::ConnInfo;
@@ -41,7 +40,7 @@ impl TcpProxy {
             tracing::warn!(cluster = %self.cluster, "tcp_proxy: unknown cluster");
             return;
         };
-        let Some(addr) = cluster.pick() else {
+        let Some(ep) = cluster.pick_endpoint() else {
             tracing::warn!(cluster = %self.cluster, "tcp_proxy: no endpoints");
             return;
         };
@@ -56,7 +55,8 @@ impl TcpProxy {
             tracing::info!(cluster = %self.cluster, "tcp_proxy: max_pending overflow");
             return;
         };
-        let up = match connect(addr, &cluster.spec.connect).await {
+        let addr = ep.addr;
+        let up = match connect(addr, &ep.transport, &cluster.spec.connect).await {
             Ok(up) => up,
             Err(e) => {
                 tracing::info!(%addr, error = %e, "tcp_proxy: upstream connect failed");
@@ -90,8 +90,18 @@ impl TcpProxy {
         let (ur, uw) = tokio::io::split(up);
         let a = pipe(dr, uw, &streams, &activity, true);
         let b = pipe(ur, dw, &streams, &activity, false);
+        tokio::pin!(a, b);
+        // A clean end of one direction is a half-close: the other may go on. A reset (read
+        // error, e.g. a tunnel stream cancelled by its client) or a filter's close ends both,
+        // so the upstream connection is not held for a peer that is gone.
+        let both = async {
+            tokio::select! {
+                clean = &mut a => if clean { b.await; },
+                clean = &mut b => if clean { a.await; },
+            }
+        };
         tokio::select! {
-            _ = async { tokio::join!(a, b) } => {}
+            _ = both => {}
             _ = idle(&activity, self.idle_timeout) => {
                 tracing::debug!(cluster = %self.cluster, "tcp_proxy: idle timeout");
             }
@@ -99,28 +109,25 @@ impl TcpProxy {
     }
 }
 
-/// TCP connect with the cluster's timeout, then TLS (SNI, CA, client certificate) when the
-/// cluster has an upstream TLS context.
+/// Opens the endpoint's transport (TCP, or a mesh tunnel) with the cluster's timeout, then TLS
+/// (SNI, CA, client certificate) when the cluster has an upstream TLS context.
 async fn connect(
     addr: SocketAddr,
+    transport: &crate::upstream::Transport,
     spec: &crate::upstream::ConnectSpec,
 ) -> Result<Box<dyn Io>, String> {
-    let tcp = tokio::time::timeout(spec.connect_timeout, TcpStream::connect(addr))
+    let io = transport
+        .open(addr, spec.connect_timeout)
         .await
-        .map_err(|_| "connect timed out".to_owned())?
-        .map_err(|e| e.to_string())?;
-    let _ = tcp.set_nodelay(true);
+        .map_err(|e| e.reason)?;
     let Some(tls) = &spec.tls else {
-        return Ok(Box::new(tcp));
+        return Ok(Box::new(io));
     };
     let connector = tokio_rustls::TlsConnector::from(tls.stream_config.clone());
-    let stream = tokio::time::timeout(
-        spec.connect_timeout,
-        connector.connect(tls.sni.clone(), tcp),
-    )
-    .await
-    .map_err(|_| "TLS handshake timed out".to_owned())?
-    .map_err(|e| format!("TLS handshake: {e}"))?;
+    let stream = tokio::time::timeout(spec.connect_timeout, connector.connect(tls.sni.clone(), io))
+        .await
+        .map_err(|_| "TLS handshake timed out".to_owned())?
+        .map_err(|e| format!("TLS handshake: {e}"))?;
     Ok(Box::new(stream))
 }
 
@@ -138,22 +145,29 @@ async fn idle(activity: &Mutex<Instant>, timeout: Option<Duration>) {
     }
 }
 
-/// Copies one direction through the filters; returns when the source ends or a filter closes.
+/// Copies one direction through the filters; returns when the source ends (`true`) or a read
+/// error, a write error or a filter ends it (`false`).
 async fn pipe<R, W>(
     mut from: R,
     mut to: W,
     streams: &Mutex<Vec<NetworkStream>>,
     activity: &Mutex<Instant>,
     downstream: bool,
-) where
+) -> bool
+where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let mut buf = BytesMut::with_capacity(16 * 1024);
     loop {
         buf.clear();
-        // A read error ends this direction like EOF.
-        let n: usize = from.read_buf(&mut buf).await.unwrap_or_default();
+        let n = match from.read_buf(&mut buf).await {
+            Ok(n) => n,
+            Err(_) => {
+                let _ = to.shutdown().await;
+                return false;
+            }
+        };
         *activity.lock() = Instant::now();
         let eos = n == 0;
         let mut data = buf.split();
@@ -186,11 +200,11 @@ async fn pipe<R, W>(
         }
         if close || (!data.is_empty() && to.write_all(&data).await.is_err()) {
             let _ = to.shutdown().await;
-            return;
+            return false;
         }
         if eos {
             let _ = to.shutdown().await;
-            return;
+            return true;
         }
     }
 }

@@ -3,7 +3,9 @@
 mod bench;
 mod config;
 mod fixtures;
+mod k8s;
 mod microwaf;
 mod proxy;
 mod runtime;
 mod status_table;
+mod waypoint;

@@ -89,6 +89,8 @@ pub struct Done {
     pub cluster: Option<String>,
     flags: Vec<&'static str>,
     reason: String,
+    /// Waypoint mode: the destination service, for the Istio-style request metric.
+    pub mesh_service: Option<Arc<str>>,
 }
 
 impl Done {
@@ -121,6 +123,7 @@ impl Done {
             cluster: None,
             flags: Vec::new(),
             reason: String::new(),
+            mesh_service: None,
         }
     }
 
@@ -155,8 +158,12 @@ impl Drop for Done {
         let duration = self.start.elapsed();
         self.metrics
             .downstream_request(&self.conn.listener, self.status, duration);
+        let peer = self.conn.tls.as_ref().and_then(|t| t.peer.as_ref());
+        if let Some(service) = &self.mesh_service {
+            let principal = peer.and_then(|p| p.spiffe_id()).unwrap_or("unknown");
+            self.metrics.mesh_request(principal, service, self.status);
+        }
         if let Some(log) = &self.log {
-            let peer = self.conn.tls.as_ref().and_then(|t| t.peer.as_ref());
             log.write(&Entry {
                 time: self.time,
                 listener: &self.conn.listener,

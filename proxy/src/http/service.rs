@@ -34,6 +34,8 @@ pub struct HttpConnManager {
     pub filters: Vec<Arc<dyn HttpFilterFactory>>,
     pub limits: HttpLimits,
     pub access_log: Option<Arc<AccessLog>>,
+    /// In waypoint mode, the destination service reported in `istio_requests_total`.
+    pub mesh_service: Option<Arc<str>>,
 }
 
 /// Clusters by name.
@@ -140,6 +142,7 @@ impl HttpService {
             self.metrics.clone(),
             bytes_in.clone(),
         );
+        done.mesh_service = self.hcm.mesh_service.clone();
 
         // Envoy's codec limit: rejected before any filter sees the request.
         let outcome = if header_count > self.hcm.limits.max_headers_count {

@@ -30,6 +30,7 @@ fn service() -> HttpService {
     };
     HttpService {
         hcm: Arc::new(HttpConnManager {
+            mesh_service: None,
             routes: RouteTable {
                 virtual_hosts: vec![VirtualHost {
                     name: "all".into(),

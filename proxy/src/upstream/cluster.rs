@@ -110,6 +110,11 @@ impl Cluster {
         &self.spec.name
     }
 
+    /// Current endpoints.
+    pub fn endpoints(&self) -> Arc<Vec<Arc<Endpoint>>> {
+        self.endpoints.read().clone()
+    }
+
     /// Current endpoint addresses.
     pub fn endpoint_addrs(&self) -> Vec<SocketAddr> {
         self.endpoints.read().iter().map(|e| e.addr).collect()
@@ -117,8 +122,31 @@ impl Cluster {
 
     /// One endpoint address chosen by the load balancer (TCP proxying).
     pub fn pick(&self) -> Option<SocketAddr> {
+        self.pick_endpoint().map(|e| e.addr)
+    }
+
+    /// One endpoint chosen by the load balancer, with its transport.
+    pub fn pick_endpoint(&self) -> Option<Arc<Endpoint>> {
         let eps = self.endpoints.read().clone();
-        lb::pick(self.spec.lb, &eps, &self.rr).map(|e| e.addr)
+        lb::pick(self.spec.lb, &eps, &self.rr)
+    }
+
+    /// Replaces the endpoints (service discovery pushed a new set). Endpoints whose address
+    /// and kind of transport stay keep their pooled connections.
+    pub fn set_endpoints(&self, next: Vec<(SocketAddr, super::Transport)>) {
+        let old = self.endpoints.read().clone();
+        let new: Vec<Arc<Endpoint>> = next
+            .into_iter()
+            .map(|(addr, transport)| {
+                old.iter()
+                    .find(|e| e.addr == addr && e.transport.is_tunnel() == transport.is_tunnel())
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        Endpoint::with_transport(addr, transport, self.freed.clone())
+                    })
+            })
+            .collect();
+        *self.endpoints.write() = Arc::new(new);
     }
 
     /// A slot for one retry, or `None` when `max_retries` are already in flight (Envoy's

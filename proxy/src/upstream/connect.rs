@@ -1,5 +1,6 @@
-//! Opening one upstream connection: TCP with a connect timeout, optional TLS (SNI + CA, ALPN),
-//! then the HTTP/1.1 or HTTP/2 handshake. The connection driver runs on its own task.
+//! Opening one upstream connection: a stream from the endpoint's [`Transport`] (TCP or a tunnel)
+//! with a connect timeout, optional TLS (SNI + CA, ALPN), then the HTTP/1.1 or HTTP/2
+//! handshake. The connection driver runs on its own task.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,8 +9,8 @@ use std::time::Duration;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::pki_types::ServerName;
-use tokio::net::TcpStream;
 
+use super::transport::Transport;
 use crate::http::body::ProxyBody;
 use crate::http::error::{ErrorKind, ProxyError};
 
@@ -41,17 +42,14 @@ pub enum Sender {
 /// Connects to `addr`. `on_close` runs when the connection ends (it releases the breaker slot).
 pub async fn connect(
     addr: SocketAddr,
+    transport: &Transport,
     spec: &ConnectSpec,
     on_close: impl FnOnce() + Send + 'static,
 ) -> Result<Sender, ProxyError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| {
         ProxyError::new(ErrorKind::ConnectFailure, format!("{what} {addr}: {e}"))
     };
-    let tcp = tokio::time::timeout(spec.connect_timeout, TcpStream::connect(addr))
-        .await
-        .map_err(|_| fail("connect timeout to", &"timed out"))?
-        .map_err(|e| fail("connect to", &e))?;
-    let _ = tcp.set_nodelay(true);
+    let tcp = transport.open(addr, spec.connect_timeout).await?;
     match &spec.tls {
         None => handshake(TokioIo::new(tcp), spec.http2, on_close).await,
         Some(tls) => {

@@ -14,12 +14,15 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use super::connect::{connect, ConnectSpec, Sender};
+use super::transport::Transport;
 use crate::http::body::{BoxError, ProxyBody};
 use crate::http::error::{ErrorKind, ProxyError};
 
 /// One upstream address with its connections.
 pub struct Endpoint {
     pub addr: SocketAddr,
+    /// TCP, or a tunnel (HBONE) to a mesh workload.
+    pub transport: Transport,
     active: AtomicUsize,
     idle: Mutex<Vec<http1::SendRequest<ProxyBody>>>,
     h2: tokio::sync::Mutex<Option<http2::SendRequest<ProxyBody>>>,
@@ -36,8 +39,13 @@ pub enum Checkout {
 
 impl Endpoint {
     pub fn new(addr: SocketAddr, freed: Arc<Notify>) -> Arc<Self> {
+        Self::with_transport(addr, Transport::Tcp, freed)
+    }
+
+    pub fn with_transport(addr: SocketAddr, transport: Transport, freed: Arc<Notify>) -> Arc<Self> {
         Arc::new(Self {
             addr,
+            transport,
             active: AtomicUsize::new(0),
             idle: Mutex::new(Vec::new()),
             h2: tokio::sync::Mutex::new(None),
@@ -74,7 +82,7 @@ impl Endpoint {
                 }
             }
             let release = open()?;
-            match connect(self.addr, spec, release).await? {
+            match connect(self.addr, &self.transport, spec, release).await? {
                 Sender::H2(s) => {
                     *slot = Some(s.clone());
                     Ok((Checkout::H2(s), false))
@@ -97,7 +105,7 @@ impl Endpoint {
                     Err(e) => return Err(e),
                 }
             };
-            match connect(self.addr, spec, release).await? {
+            match connect(self.addr, &self.transport, spec, release).await? {
                 Sender::H1(mut s) => {
                     s.ready().await.map_err(|e| {
                         ProxyError::new(ErrorKind::ConnectFailure, format!("{}: {e}", self.addr))

@@ -34,6 +34,7 @@ pub const ATTRIBUTES: &[(&str, &str)] = &[
     ("response.backend_latency", "duration"),
     ("source.address", "string"),
     ("source.port", "int"),
+    ("source.principal", "string"),
     ("destination.address", "string"),
     ("destination.port", "int"),
     ("connection.id", "uint"),

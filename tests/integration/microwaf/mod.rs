@@ -1,7 +1,7 @@
 //! MicroWAF end to end: the filter built from `filters/microwaf`, loaded by the proxy
 //! in-process, in front of a real upstream that leaks (or does not leak) sensitive data.
 
-mod upstream;
+pub(crate) mod upstream;
 
 mod actions;
 mod events;

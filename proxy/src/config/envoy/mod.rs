@@ -93,6 +93,7 @@ pub fn parse(doc: &serde_json::Value, files: &Resolver) -> FieldResult<Config> {
             .map(|n| node(&n))
             .transpose()?
             .unwrap_or_default(),
+        waypoint: None,
     };
     refs.check(&config)?;
     let listener_paths: Vec<String> = match o

@@ -12,6 +12,7 @@
 mod cluster;
 mod http;
 mod wasm;
+mod waypoint;
 
 pub use cluster::{
     CircuitBreakers, Cluster, Discovery, DnsLookupFamily, Endpoint, LbPolicy, UpstreamTls,
@@ -23,6 +24,7 @@ pub use http::{
     VirtualHost,
 };
 pub use wasm::{DataSource, Secret, WasmPlugin};
+pub use waypoint::{WaypointConfig, HBONE_PORT};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -51,6 +53,8 @@ pub struct Config {
     pub singletons: Vec<WasmPlugin>,
     /// This proxy's identity, exposed to filters as the `node` / `xds.node` properties.
     pub node: NodeInfo,
+    /// Ambient waypoint mode (HBONE on 15008); native format only.
+    pub waypoint: Option<WaypointConfig>,
 }
 
 impl Config {
@@ -66,7 +70,14 @@ impl Config {
             ListenerKind::Http(hcm) => hcm.http_filters.iter(),
             ListenerKind::Tcp(tcp) => tcp.network_filters.iter(),
         });
-        self.singletons.iter().chain(listener_plugins)
+        let waypoint_plugins = self
+            .waypoint
+            .iter()
+            .flat_map(|w| w.http_filters.iter().chain(&w.network_filters));
+        self.singletons
+            .iter()
+            .chain(listener_plugins)
+            .chain(waypoint_plugins)
     }
 }
 

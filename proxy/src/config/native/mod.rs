@@ -5,6 +5,7 @@
 mod cluster;
 mod route;
 mod schema;
+mod waypoint;
 
 use std::time::Duration;
 
@@ -38,6 +39,10 @@ pub fn parse(text: &str, files: &Resolver) -> FieldResult<Config> {
         clusters.push(cluster::cluster(c, &at, files)?);
     }
     let singletons = plugins(file.singletons, "singletons", files, true)?;
+    let waypoint = file
+        .waypoint
+        .map(|w| waypoint::waypoint(w, files))
+        .transpose()?;
     let stats_tags = file
         .stats_tags
         .into_iter()
@@ -57,6 +62,7 @@ pub fn parse(text: &str, files: &Resolver) -> FieldResult<Config> {
             cluster: file.node.cluster,
             metadata: file.node.metadata,
         },
+        waypoint,
     };
     refs.check(&config)?;
     files::check_listener_addresses(&config, |i| format!("listeners[{i}].address"))?;

@@ -25,6 +25,7 @@ pub struct File {
     pub singletons: Vec<Plugin>,
     #[serde(default)]
     pub node: Node,
+    pub waypoint: Option<super::waypoint::Waypoint>,
 }
 
 #[derive(Deserialize, Default)]
@@ -237,7 +238,7 @@ fn one() -> u32 {
     1
 }
 
-fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+pub(super) fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let text = String::deserialize(d)?;
     crate::config::duration::parse(&text)
         .map(Some)

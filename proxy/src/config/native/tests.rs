@@ -202,3 +202,44 @@ fn http_only_settings_on_tcp_listeners_are_rejected() {
         "native.yaml: listeners[0].limits: only for http listeners"
     );
 }
+
+#[test]
+fn waypoint_section_defaults_and_errors() {
+    let c = parse("waypoint: {}").unwrap();
+    let w = c.waypoint.unwrap();
+    assert_eq!(w.address, "0.0.0.0:15008".parse().unwrap());
+    assert_eq!(w.trust_domain, "cluster.local");
+    assert_eq!(w.hbone_port, 15008);
+    assert!(w.certs.is_none() && w.discovery.is_none() && w.http_filters.is_empty());
+    let c = parse(
+        "waypoint:\n  address: 127.0.0.1:0\n  trust_domain: mesh.example\n  http_filters:\n    - {name: f, code: filter.wasm}\n  discovery: {file: native.yaml}\n",
+    )
+    .unwrap();
+    let w = c.waypoint.as_ref().unwrap();
+    assert_eq!(w.trust_domain, "mesh.example");
+    assert_eq!(w.http_filters[0].name, "f");
+    assert_eq!(
+        c.plugins().count(),
+        1,
+        "waypoint filters count for readiness"
+    );
+    assert!(matches!(
+        &w.discovery,
+        Some(crate::waypoint::discovery::DiscoveryConfig::File(p)) if p.is_absolute()
+    ));
+    let e = error("waypoint: {trust_domain: Bad/Domain}");
+    assert!(e.contains("waypoint.trust_domain"), "{e}");
+    let e = error("waypoint: {certs: {cert: nope.pem, key: k, root: r}}");
+    assert!(e.contains("waypoint.certs.cert"), "{e}");
+    let e = error("waypoint: {certs: {ca: {address: 'https://x:1', token_file: t, identity: i}}}");
+    assert!(e.contains("waypoint.certs"), "{e}");
+    let e = error("waypoint: {discovery: {xds: {address: 'http://x:1', token_file: nope}}}");
+    assert!(e.contains("waypoint.discovery.xds.token_file"), "{e}");
+    let e = error("waypoint: {discovery: {xds: {adress: 'http://x:1'}}}");
+    assert!(
+        e.contains("waypoint.discovery.xds") && e.contains("adress"),
+        "{e}"
+    );
+    let e = error("waypoint: {adress: 1.2.3.4:5}");
+    assert!(e.contains("adress"), "{e}");
+}

@@ -1,0 +1,246 @@
+//! Outbound HBONE: the waypoint's own tunnels to destination pods.
+//!
+//! A destination pod in the mesh is reached through its node's tunnel endpoint at
+//! `podIP:15008` over a **new** mTLS HTTP/2 connection presenting the waypoint's certificate
+//! (never by nesting the source's tunnel), one `CONNECT` stream per upstream connection with
+//! `:authority = podIP:targetPort`. Connections are pooled per (destination pod, our identity)
+//! and carry at most [`MAX_STREAMS`] streams; a full connection makes the next stream open
+//! another one. An identity change (certificate rotation to another SPIFFE ID) starts a new
+//! pool, so one connection never mixes identities.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::Empty;
+use hyper::client::conn::http2;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use parking_lot::Mutex;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::certs::CertStore;
+use super::identity::SpiffeId;
+use super::metrics::{Active, TunnelMetrics};
+use super::{tls, CONN_WINDOW, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, MAX_STREAMS, STREAM_WINDOW};
+use crate::http::error::{ErrorKind, ProxyError};
+use crate::upstream::transport::{BoxIo, OpenFuture, Tunnel};
+
+/// One outbound HBONE connection.
+struct TunnelConn {
+    send: http2::SendRequest<Empty<Bytes>>,
+    /// CONNECT streams open on it (reserved before the request is sent).
+    streams: Arc<AtomicUsize>,
+    /// The destination's verified identity, for logs.
+    peer: Option<SpiffeId>,
+}
+
+impl TunnelConn {
+    /// Reserves a stream slot unless the connection is closed or full.
+    fn reserve(&self) -> Option<StreamSlot> {
+        if self.send.is_closed() {
+            return None;
+        }
+        let prev = self.streams.fetch_add(1, Ordering::AcqRel);
+        if prev >= MAX_STREAMS as usize {
+            self.streams.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(StreamSlot(self.streams.clone()))
+    }
+}
+
+/// A reserved stream slot; frees it on drop.
+struct StreamSlot(Arc<AtomicUsize>);
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+type PoolKey = (IpAddr, String);
+
+/// The connections of one pool; locked while dialing so a burst opens one connection.
+type Pool = Arc<tokio::sync::Mutex<Vec<Arc<TunnelConn>>>>;
+
+/// Opens HBONE streams to mesh workloads; the [`Tunnel`] of mesh endpoints.
+pub struct HboneConnector {
+    store: Arc<CertStore>,
+    tls: Arc<rustls::ClientConfig>,
+    /// The port of the peers' tunnel endpoints (15008 in a mesh).
+    port: u16,
+    connect_timeout: Duration,
+    pools: Mutex<HashMap<PoolKey, Pool>>,
+    metrics: Arc<TunnelMetrics>,
+}
+
+impl HboneConnector {
+    pub fn new(
+        store: Arc<CertStore>,
+        trust_domain: &str,
+        port: u16,
+        connect_timeout: Duration,
+        metrics: Arc<TunnelMetrics>,
+    ) -> Result<Arc<Self>, rustls::Error> {
+        Ok(Arc::new(Self {
+            tls: tls::client_config(store.clone(), trust_domain)?,
+            store,
+            port,
+            connect_timeout,
+            pools: Mutex::default(),
+            metrics,
+        }))
+    }
+
+    /// One CONNECT stream to `target` (pod IP and target port).
+    pub async fn connect(&self, target: SocketAddr) -> Result<BoxIo, ProxyError> {
+        let (conn, slot) = self.checkout(target.ip()).await?;
+        let fail = |what: String| ProxyError::new(ErrorKind::ConnectFailure, what);
+        let req = Request::builder()
+            .method(Method::CONNECT)
+            .uri(target.to_string())
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| fail(format!("CONNECT {target}: {e}")))?;
+        let mut send = conn.send.clone();
+        let resp = send.send_request(req).await.map_err(|e| {
+            ProxyError::new(
+                ErrorKind::UpstreamReset,
+                format!("HBONE CONNECT {target}: {e}"),
+            )
+        })?;
+        if resp.status() != StatusCode::OK {
+            return Err(fail(format!(
+                "HBONE CONNECT {target} refused by {}: {}",
+                conn.peer.as_ref().map_or("peer".into(), |p| p.to_string()),
+                resp.status()
+            )));
+        }
+        let upgraded = hyper::upgrade::on(resp)
+            .await
+            .map_err(|e| fail(format!("HBONE CONNECT {target}: {e}")))?;
+        self.metrics.outbound_streams.inc();
+        Ok(Box::new(TunnelStream {
+            io: TokioIo::new(upgraded),
+            _slot: slot,
+            _active: Active::new(&self.metrics.outbound_streams_active),
+        }))
+    }
+
+    /// A connection with a free stream slot, opening one when all are full or closed.
+    async fn checkout(&self, ip: IpAddr) -> Result<(Arc<TunnelConn>, StreamSlot), ProxyError> {
+        let key = (ip, self.store.current().id.to_string());
+        let pool = self.pools.lock().entry(key).or_default().clone();
+        // Held while connecting, so a burst of streams opens one connection, not one each.
+        let mut conns = pool.lock().await;
+        conns.retain(|c| !c.send.is_closed());
+        for c in conns.iter() {
+            if let Some(slot) = c.reserve() {
+                return Ok((c.clone(), slot));
+            }
+        }
+        let conn = Arc::new(self.dial(ip).await?);
+        let slot = conn.reserve().ok_or_else(|| {
+            ProxyError::new(ErrorKind::ConnectFailure, "new HBONE connection closed")
+        })?;
+        conns.push(conn.clone());
+        Ok((conn, slot))
+    }
+
+    async fn dial(&self, ip: IpAddr) -> Result<TunnelConn, ProxyError> {
+        let addr = SocketAddr::new(ip, self.port);
+        let fail = |what: &str, e: &dyn std::fmt::Display| {
+            ProxyError::new(
+                ErrorKind::ConnectFailure,
+                format!("HBONE {what} {addr}: {e}"),
+            )
+        };
+        let tcp = tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| fail("connect to", &"timed out"))?
+            .map_err(|e| fail("connect to", &e))?;
+        let _ = tcp.set_nodelay(true);
+        let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
+        let tls = tokio::time::timeout(
+            self.connect_timeout,
+            connector.connect(ServerName::IpAddress(ip.into()), tcp),
+        )
+        .await
+        .map_err(|_| fail("TLS handshake with", &"timed out"))?
+        .map_err(|e| fail("TLS handshake with", &e))?;
+        let peer = tls::peer_identity(tls.get_ref().1);
+        let (send, conn) = http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .initial_stream_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONN_WINDOW)
+            .keep_alive_interval(KEEPALIVE_INTERVAL)
+            .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+            .keep_alive_while_idle(true)
+            .handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| fail("HTTP/2 handshake with", &e))?;
+        self.metrics.outbound_connections.inc();
+        let active = Active::new(&self.metrics.outbound_connections_active);
+        let who = peer.as_ref().map(|p| p.to_string()).unwrap_or_default();
+        tracing::debug!(%addr, peer = %who, "HBONE connection opened");
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%addr, error = %e, "HBONE connection ended");
+            }
+            drop(active);
+        });
+        Ok(TunnelConn {
+            send,
+            streams: Arc::default(),
+            peer,
+        })
+    }
+}
+
+impl Tunnel for HboneConnector {
+    fn open(&self, target: SocketAddr) -> OpenFuture<'_> {
+        Box::pin(self.connect(target))
+    }
+}
+
+/// An upgraded CONNECT stream; its slot and the active gauge are released on drop.
+struct TunnelStream {
+    io: TokioIo<hyper::upgrade::Upgraded>,
+    _slot: StreamSlot,
+    _active: Active,
+}
+
+impl AsyncRead for TunnelStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TunnelStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
