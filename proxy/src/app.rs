@@ -10,7 +10,7 @@ use std::time::Duration;
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
-use crate::admin::{self, AdminError, AdminHandle, AdminState, Readiness};
+use crate::admin::{self, AdminError, AdminHandle, AdminState, Readiness, Surface};
 use crate::build::{self, BuildError, FilterLoader};
 use crate::config::{Config, WasmPlugin};
 use crate::metrics::Metrics;
@@ -43,6 +43,8 @@ pub struct App {
     config: watch::Sender<Arc<Config>>,
     pub ready: Readiness,
     admin: Option<AdminHandle>,
+    /// Waypoint mode: the health (15021) and metrics (15020) servers.
+    mesh_ports: Vec<(Surface, AdminHandle)>,
     /// The wasm runtime plugins load into (reloads reuse it and its module cache).
     runtime: Option<Arc<Runtime>>,
     /// Waypoint mode: the HBONE side and its bound address.
@@ -110,29 +112,23 @@ impl App {
         let admin_addr = cfg.admin;
         let (config, config_rx) = watch::channel(Arc::new(cfg));
         let ready = Readiness::default();
-        let admin = match admin_addr {
-            Some(addr) => {
-                let shared = Arc::downgrade(proxy.shared());
-                let filter_metrics: admin::FilterMetricsFn = Arc::new(move || {
-                    let Some(shared) = shared.upgrade() else {
-                        return Vec::new();
-                    };
-                    let state = shared.current();
-                    state
-                        .plugins
-                        .iter()
-                        .flat_map(|p| p.filter_metrics())
-                        .collect()
-                });
-                Some(admin::spawn(
-                    addr,
-                    AdminState::new(config_rx, ready.clone())
-                        .with_registry(registry.clone())
-                        .with_filter_metrics(filter_metrics),
-                )?)
+        let state = admin_state(&proxy, config_rx, ready.clone(), registry.clone());
+        let admin = admin_addr
+            .map(|addr| admin::spawn(addr, state.clone()))
+            .transpose()?;
+        // The mesh ports, off the data-plane workers like the admin server.
+        let mut mesh_ports = Vec::new();
+        if let (Some(w), Some(_)) = (&config.borrow().waypoint, &waypoint) {
+            for (addr, surface) in [
+                (w.health, Surface::MeshHealth),
+                (w.metrics, Surface::MeshMetrics),
+            ] {
+                mesh_ports.push((
+                    surface,
+                    admin::spawn(addr, state.clone().with_surface(surface))?,
+                ));
             }
-            None => None,
-        };
+        }
         // Listeners are bound and every plugin loaded (build fails otherwise). A waypoint is
         // ready only once discovery has synced: before that every tunnel would get a 503.
         match &waypoint {
@@ -155,6 +151,7 @@ impl App {
             config,
             ready,
             admin,
+            mesh_ports,
             runtime: None,
             waypoint,
         })
@@ -193,6 +190,23 @@ impl App {
         self.admin.as_ref().map(|a| a.local_addr())
     }
 
+    /// Where a waypoint serves `/healthz/ready` (15021).
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.mesh_port(Surface::MeshHealth)
+    }
+
+    /// Where a waypoint serves Prometheus `/metrics` (15020).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.mesh_port(Surface::MeshMetrics)
+    }
+
+    fn mesh_port(&self, surface: Surface) -> Option<SocketAddr> {
+        self.mesh_ports
+            .iter()
+            .find(|(s, _)| *s == surface)
+            .map(|(_, h)| h.local_addr())
+    }
+
     /// Validates and swaps in a new configuration. On error the old one keeps serving.
     pub fn reload(&self, cfg: Config) -> Result<(), BuildError> {
         match &self.runtime {
@@ -220,6 +234,31 @@ impl App {
     pub async fn drain(&self, deadline: Duration) -> bool {
         self.proxy.drain(deadline).await
     }
+}
+
+/// What the admin server and the mesh ports read: the applied configuration, readiness, the
+/// registry and the filters' own metrics of the current generation.
+fn admin_state(
+    proxy: &Proxy,
+    config: watch::Receiver<Arc<Config>>,
+    ready: Readiness,
+    registry: Arc<Registry>,
+) -> AdminState {
+    let shared = Arc::downgrade(proxy.shared());
+    let filter_metrics: admin::FilterMetricsFn = Arc::new(move || {
+        let Some(shared) = shared.upgrade() else {
+            return Vec::new();
+        };
+        let state = shared.current();
+        state
+            .plugins
+            .iter()
+            .flat_map(|p| p.filter_metrics())
+            .collect()
+    });
+    AdminState::new(config, ready)
+        .with_registry(registry)
+        .with_filter_metrics(filter_metrics)
 }
 
 /// The tokio runtime for the data plane.

@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::detect::{self, Protocol};
 use super::discovery::Destination;
+use super::istio_tcp::TcpLabels;
 use super::metrics::{Active, SourceLabels};
 use super::Waypoint;
 use crate::config::{ClusterAction, PathMatch, Route, RouteAction, RouteMatch, VirtualHost};
@@ -62,6 +63,14 @@ impl Tunnel {
             tracing::warn!("HBONE tunnel accepted but the configuration has no waypoint section");
             return;
         };
+        let io = wp.metrics.tcp.track(
+            io,
+            TcpLabels {
+                reporter: "waypoint",
+                source_principal: self.conn.source.clone(),
+                destination_service: self.dest.name.clone(),
+            },
+        );
         let (proto, io) = detect::sniff(io).await;
         let info = ConnInfo {
             id: wp.shared.next_id(),

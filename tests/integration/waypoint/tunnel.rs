@@ -222,7 +222,7 @@ async fn serve_from_configuration_alone_loads_cert_files_and_the_discovery_file(
     let up = upstream("file").await;
     std::fs::write(dir.join("services.yaml"), super::sources::services_file(up)).unwrap();
     let yaml = format!(
-        "waypoint:\n  address: 127.0.0.1:0\n  hbone_port: {}\n  certs: {{cert: {cert}, key: {key}, root: {root}}}\n  discovery: {{file: services.yaml}}\n",
+        "waypoint:\n  address: 127.0.0.1:0\n  health: 127.0.0.1:0\n  metrics: 127.0.0.1:0\n  hbone_port: {}\n  certs: {{cert: {cert}, key: {key}, root: {root}}}\n  discovery: {{file: services.yaml}}\n",
         dest.addr.port()
     );
     let cfg = microwaf_proxy::config::parse(&yaml, "test.yaml", &dir).unwrap();
@@ -292,7 +292,7 @@ async fn a_reload_gives_new_tunnels_the_new_filters() {
     assert!(!r.headers.contains_key("x-prop-source.principal"));
     let wasm = fixtures::wasm("properties", Target::Wasip1);
     let yaml = format!(
-        "waypoint:\n  address: 127.0.0.1:0\n  hbone_port: {}\n  http_filters:\n    - name: properties\n      code: {}\n      config: '{{\"properties\": [\"source.principal\"]}}'\n",
+        "waypoint:\n  address: 127.0.0.1:0\n  health: 127.0.0.1:0\n  metrics: 127.0.0.1:0\n  hbone_port: {}\n  http_filters:\n    - name: properties\n      code: {}\n      config: '{{\"properties\": [\"source.principal\"]}}'\n",
         mesh.dest.addr.port(),
         wasm.display()
     );

@@ -23,7 +23,7 @@ pub use http::{
     Limits, PathMatch, RetryOn, RetryPolicy, Route, RouteAction, RouteMatch, VirtualHost,
 };
 pub use wasm::{DataSource, Secret, WasmPlugin};
-pub use waypoint::{WaypointConfig, HBONE_PORT};
+pub use waypoint::{WaypointConfig, HBONE_PORT, HEALTH_PORT, METRICS_PORT};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -210,6 +210,8 @@ fn waypoint_section_defaults_and_errors() {
     assert_eq!(w.address, "0.0.0.0:15008".parse().unwrap());
     assert_eq!(w.trust_domain, "cluster.local");
     assert_eq!(w.hbone_port, 15008);
+    assert_eq!(w.health, "0.0.0.0:15021".parse().unwrap());
+    assert_eq!(w.metrics, "0.0.0.0:15020".parse().unwrap());
     assert!(w.certs.is_none() && w.discovery.is_none() && w.http_filters.is_empty());
     let c = parse(
         "waypoint:\n  address: 127.0.0.1:0\n  trust_domain: mesh.example\n  http_filters:\n    - {name: f, code: filter.wasm}\n  discovery: {file: native.yaml}\n",
