@@ -54,7 +54,7 @@ pub struct App {
 impl App {
     /// Builds the state and binds every listener.
     pub async fn start(cfg: Config) -> Result<Self, StartError> {
-        let runtime = Arc::new(Runtime::new(RuntimeConfig::default())?);
+        let runtime = Arc::new(Runtime::new(runtime_config(&cfg))?);
         let mut app = Self::start_with(cfg, &mut crate::wasm::loader(runtime.clone())).await?;
         app.runtime = Some(runtime);
         Ok(app)
@@ -63,7 +63,7 @@ impl App {
     /// Like [`App::start`], with the waypoint's certificates and discovery supplied by the
     /// caller instead of the configuration's `waypoint.certs` / `waypoint.discovery`.
     pub async fn start_mesh(cfg: Config, sources: MeshSources) -> Result<Self, StartError> {
-        let runtime = Arc::new(Runtime::new(RuntimeConfig::default())?);
+        let runtime = Arc::new(Runtime::new(runtime_config(&cfg))?);
         let mut load = crate::wasm::loader(runtime.clone());
         let mut app = Self::start_full(cfg, &mut load, Some(sources)).await?;
         app.runtime = Some(runtime);
@@ -233,6 +233,14 @@ impl App {
     /// Stops accepting and waits for in-flight requests (up to `deadline`).
     pub async fn drain(&self, deadline: Duration) -> bool {
         self.proxy.drain(deadline).await
+    }
+}
+
+/// The wasm runtime's settings from the configuration (`module_cache`).
+fn runtime_config(cfg: &Config) -> RuntimeConfig {
+    RuntimeConfig {
+        cache_dir: cfg.module_cache.clone(),
+        ..RuntimeConfig::default()
     }
 }
 

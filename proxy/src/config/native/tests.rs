@@ -204,6 +204,14 @@ fn http_only_settings_on_tcp_listeners_are_rejected() {
 }
 
 #[test]
+fn module_cache_is_a_directory_relative_to_the_file() {
+    assert_eq!(parse("{}").unwrap().module_cache, None);
+    let c = parse("module_cache: cache/wasm").unwrap();
+    assert_eq!(c.module_cache, Some(configs_dir().join("cache/wasm")));
+    assert!(error("module_cache: ''").contains("module_cache"));
+}
+
+#[test]
 fn waypoint_section_defaults_and_errors() {
     let c = parse("waypoint: {}").unwrap();
     let w = c.waypoint.unwrap();
