@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use super::hbone::{http_in_tunnel, Connect, DestTunnel, HboneClient};
 use super::pki::{MeshPki, CLIENT_ID, DEST_ID, TD, WAYPOINT_ID};
 use super::{SVC, VIP};
-use crate::proxy::harness::{get, upstream};
+use crate::proxy::harness::{get, send, upstream};
 
 /// The xDS name of [`SVC`].
 pub const SVC_KEY: &str = "shop/echo.shop.svc.cluster.local";
@@ -170,11 +170,8 @@ async fn replaced_cert_files_serve_new_handshakes_while_open_tunnels_continue() 
         NEXT_ID
     );
 
-    // The tunnel opened before the swap still carries bytes, and a new tunnel reaches the
-    // destination with the new identity.
-    open.write_all(b"ping2").await.unwrap();
-    open.read_exact(&mut buf).await.unwrap();
-    assert_eq!(&buf, b"ping2");
+    // A new tunnel reaches the destination with the new identity (and drops the pools of
+    // the old one), while the tunnel opened before the swap still carries bytes.
     let mut fresh =
         hyper_util::rt::TokioIo::new(s.client().await.connect_stream(VIP).await.tunnel());
     fresh.write_all(b"ping3").await.unwrap();
@@ -184,6 +181,27 @@ async fn replaced_cert_files_serve_new_handshakes_while_open_tunnels_continue() 
         s.dest.peers.lock().unwrap().last().map(String::as_str),
         Some(NEXT_ID)
     );
+    open.write_all(b"ping2").await.unwrap();
+    open.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"ping2");
+    // Once the old tunnel ends, its outbound connection (old identity, pruned) closes.
+    drop(open);
+    let metrics = s.app.metrics_addr().unwrap();
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = send(metrics, false, get("mesh", "/metrics", false))
+            .await
+            .text();
+        if text.contains("microwaf_waypoint_outbound_connections_active 1\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        text.contains("microwaf_waypoint_outbound_connections_active 1\n"),
+        "{text}"
+    );
+    drop(fresh);
 }
 
 #[tokio::test]
