@@ -6,7 +6,10 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -62,6 +65,7 @@ impl IstioTcp {
         self.opened.get_or_create(&labels).inc();
         Counted {
             io,
+            activity: Activity::new(),
             sent: self.sent.get_or_create(&labels).clone(),
             received: self.received.get_or_create(&labels).clone(),
             closed: self.closed.get_or_create(&labels).clone(),
@@ -69,12 +73,55 @@ impl IstioTcp {
     }
 }
 
+/// When a tunnel last moved bytes, for its idle timeout.
+#[derive(Clone)]
+pub struct Activity {
+    start: Instant,
+    /// Milliseconds after `start`.
+    last: Arc<AtomicU64>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            last: Arc::default(),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = self.start.elapsed().as_millis() as u64;
+        self.last.store(ms, Ordering::Relaxed);
+    }
+
+    /// Resolves once no byte moved for `timeout` (checked at a quarter of it, so the end
+    /// comes at most 25 % late; no timer is re-armed per read or write).
+    pub async fn idle_for(&self, timeout: Duration) {
+        let tick = (timeout / 4).max(Duration::from_millis(10));
+        loop {
+            tokio::time::sleep(tick).await;
+            let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
+            if self.start.elapsed().saturating_sub(last) >= timeout {
+                return;
+            }
+        }
+    }
+}
+
 /// A tunnel stream counting its bytes.
 pub struct Counted<I> {
     io: I,
+    activity: Activity,
     sent: Counter,
     received: Counter,
     closed: Counter,
+}
+
+impl<I> Counted<I> {
+    /// A handle on when the stream last moved bytes.
+    pub fn activity(&self) -> Activity {
+        self.activity.clone()
+    }
 }
 
 impl<I> Drop for Counted<I> {
@@ -94,6 +141,7 @@ impl<I: AsyncRead + Unpin> AsyncRead for Counted<I> {
         let n = buf.filled().len().saturating_sub(before);
         if n > 0 {
             self.received.inc_by(n as u64);
+            self.activity.touch();
         }
         r
     }
@@ -108,6 +156,7 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Counted<I> {
         let r = Pin::new(&mut self.io).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = r {
             self.sent.inc_by(n as u64);
+            self.activity.touch();
         }
         r
     }

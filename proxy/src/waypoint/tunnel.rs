@@ -71,6 +71,7 @@ impl Tunnel {
                 destination_service: self.dest.name.clone(),
             },
         );
+        let activity = io.activity();
         let (proto, io) = detect::sniff(io).await;
         let info = ConnInfo {
             id: wp.shared.next_id(),
@@ -108,7 +109,15 @@ impl Tunnel {
                     cluster: name,
                     filters: ws.network_filters.clone(),
                 };
-                tcp.serve(io, info, &clusters).await
+                // A raw TCP tunnel has no protocol-level end a drain could ask for: it ends
+                // with the drain, or after `tcp_idle_timeout` without a byte either way.
+                tokio::select! {
+                    () = tcp.serve(io, info, &clusters) => {}
+                    () = drain.signaled() => tracing::debug!("TCP tunnel ended by drain"),
+                    () = activity.idle_for(wp.tcp_idle_timeout) => {
+                        tracing::debug!("TCP tunnel idle timeout")
+                    }
+                }
             }
         }
     }

@@ -302,3 +302,52 @@ async fn a_reload_gives_new_tunnels_the_new_filters() {
     let r = http_in_tunnel(t, false, get(SVC, "/", false)).await;
     assert_eq!(r.headers["x-prop-source.principal"], CLIENT_ID);
 }
+
+/// A local TCP echo server.
+async fn echo_server() -> SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let (mut r, mut w) = s.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn an_idle_tcp_tunnel_is_closed() {
+    let mesh = Mesh::start("tcp-idle", "  tcp_idle_timeout: 300ms\n").await;
+    mesh.publish(&[(echo_server().await, true)]);
+    let client = mesh.client().await;
+    let mut t = hyper_util::rt::TokioIo::new(client.connect_stream(VIP).await.tunnel());
+    t.write_all(b"x").await.unwrap();
+    let mut one = [0u8; 1];
+    t.read_exact(&mut one).await.unwrap();
+    let mut rest = Vec::new();
+    let ended =
+        tokio::time::timeout(std::time::Duration::from_secs(3), t.read_to_end(&mut rest)).await;
+    assert!(ended.is_ok(), "the idle tunnel was not closed");
+    assert!(rest.is_empty());
+}
+
+#[tokio::test]
+async fn a_drain_ends_open_tcp_tunnels() {
+    let mesh = Mesh::start("tcp-drain", "").await;
+    mesh.publish(&[(echo_server().await, true)]);
+    let client = mesh.client().await;
+    let mut t = hyper_util::rt::TokioIo::new(client.connect_stream(VIP).await.tunnel());
+    t.write_all(b"x").await.unwrap();
+    let mut one = [0u8; 1];
+    t.read_exact(&mut one).await.unwrap();
+    let started = std::time::Instant::now();
+    let (drained, _) = tokio::join!(mesh.app.drain(std::time::Duration::from_secs(10)), async {
+        let mut rest = Vec::new();
+        let _ = t.read_to_end(&mut rest).await;
+    });
+    assert!(drained, "every tunnel ended before the deadline");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

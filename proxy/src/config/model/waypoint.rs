@@ -35,6 +35,9 @@ pub struct WaypointConfig {
     /// Connect timeout to destinations (TCP, TLS and CONNECT).
     #[serde(with = "serde_req")]
     pub connect_timeout: Duration,
+    /// Raw TCP tunnels idle this long (no byte either way) are closed (default 1h).
+    #[serde(with = "serde_req")]
+    pub tcp_idle_timeout: Duration,
     /// Wasm HTTP filters for HTTP inside tunnels, in chain order.
     pub http_filters: Vec<WasmPlugin>,
     /// Wasm network filters for non-HTTP tunnels.

@@ -25,6 +25,8 @@ pub struct Waypoint {
     pub hbone_port: Option<u16>,
     #[serde(default, deserialize_with = "opt_duration")]
     pub connect_timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub tcp_idle_timeout: Option<Duration>,
     #[serde(default)]
     pub http_filters: Vec<Plugin>,
     #[serde(default)]
@@ -69,6 +71,9 @@ pub fn waypoint(w: Waypoint, files: &Resolver) -> FieldResult<WaypointConfig> {
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], METRICS_PORT))),
         hbone_port: w.hbone_port.unwrap_or(HBONE_PORT),
         connect_timeout: w.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+        tcp_idle_timeout: w
+            .tcp_idle_timeout
+            .unwrap_or(std::time::Duration::from_secs(3600)),
         http_filters: plugins(w.http_filters, &format!("{at}.http_filters"), files, false)?,
         network_filters: plugins(
             w.network_filters,
