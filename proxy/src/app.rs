@@ -90,7 +90,7 @@ impl App {
                 let (sources, configured) = match sources {
                     Some(s) => (s, None),
                     None => {
-                        let (s, c) = ConfiguredSources::start(w).await?;
+                        let (s, c) = ConfiguredSources::start(w, &mut registry).await?;
                         (s, Some(c))
                     }
                 };

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use microwaf_proxy::waypoint::discovery::xds::fake::{service, workload, FakeControlPlane};
+use microwaf_proxy::waypoint::discovery::xds::proto::{Any, ADDRESS_TYPE_URL};
 
 use super::pki::CLIENT_ID;
 use super::sources::{Served, SVC_KEY};
@@ -78,6 +79,38 @@ async fn health_turns_ready_after_the_first_sync_and_metrics_use_istio_names() {
     assert!(text.contains("reporter=\"waypoint\""), "{text}");
     assert!(
         text.contains("microwaf_waypoint_inbound_tunnels_total"),
+        "{text}"
+    );
+    // Discovery health: the stream is up, snapshots were applied, and a malformed resource is
+    // counted as a NACK.
+    assert!(
+        text.contains("microwaf_waypoint_discovery_connected 1\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("microwaf_waypoint_discovery_syncs_total 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("microwaf_waypoint_discovery_nacks_total 0\n"),
+        "{text}"
+    );
+    fake.set_raw(
+        "pod-bad",
+        Any {
+            type_url: ADDRESS_TYPE_URL.into(),
+            value: vec![0x0a, 0xff, 0xff, 0xff],
+        },
+    );
+    for _ in 0..100 {
+        text = status(metrics, "/metrics").await.1;
+        if text.contains("microwaf_waypoint_discovery_nacks_total 1\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        text.contains("microwaf_waypoint_discovery_nacks_total 1\n"),
         "{text}"
     );
     // Only their own endpoint on each mesh port: no config dump, no log level, no cross-over.
