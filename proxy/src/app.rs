@@ -10,7 +10,7 @@ use std::time::Duration;
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
-use crate::admin::{self, AdminError, AdminHandle, AdminState, Readiness};
+use crate::admin::{self, AdminError, AdminHandle, AdminState, Readiness, Surface};
 use crate::build::{self, BuildError, FilterLoader};
 use crate::config::watch::{ReloadMetrics, ReloadResult, WatchOptions};
 use crate::config::{Config, WasmPlugin};
@@ -45,6 +45,8 @@ pub struct App {
     pub ready: Readiness,
     /// Replaced when a reload changes the admin address.
     admin: parking_lot::Mutex<Option<AdminHandle>>,
+    /// Waypoint mode: the health (15021) and metrics (15020) servers.
+    mesh_ports: Vec<(Surface, AdminHandle)>,
     /// The wasm runtime plugins load into (reloads reuse it and its module cache).
     runtime: Option<Arc<Runtime>>,
     /// `config_reloads_total`, counted by [`apply_reloads`].
@@ -56,7 +58,7 @@ pub struct App {
 impl App {
     /// Builds the state and binds every listener.
     pub async fn start(cfg: Config) -> Result<Self, StartError> {
-        let rt_config = RuntimeConfig::default();
+        let rt_config = runtime_config(&cfg);
         let slots = rt_config.max_instances;
         let runtime = Arc::new(Runtime::new(rt_config)?);
         let wasm_pool = crate::wasm_pool_metrics::collector(&runtime, slots);
@@ -69,7 +71,7 @@ impl App {
     /// Like [`App::start`], with the waypoint's certificates and discovery supplied by the
     /// caller instead of the configuration's `waypoint.certs` / `waypoint.discovery`.
     pub async fn start_mesh(cfg: Config, sources: MeshSources) -> Result<Self, StartError> {
-        let rt_config = RuntimeConfig::default();
+        let rt_config = runtime_config(&cfg);
         let slots = rt_config.max_instances;
         let runtime = Arc::new(Runtime::new(rt_config)?);
         let wasm_pool = crate::wasm_pool_metrics::collector(&runtime, slots);
@@ -104,7 +106,7 @@ impl App {
                 let (sources, configured) = match sources {
                     Some(s) => (s, None),
                     None => {
-                        let (s, c) = ConfiguredSources::start(w).await?;
+                        let (s, c) = ConfiguredSources::start(w, &mut registry).await?;
                         (s, Some(c))
                     }
                 };
@@ -131,6 +133,7 @@ impl App {
             config,
             ready: Readiness::default(),
             admin: parking_lot::Mutex::new(None),
+            mesh_ports: Vec::new(),
             runtime: None,
             reload_metrics,
             waypoint,
@@ -138,6 +141,16 @@ impl App {
         if let Some(addr) = admin_addr {
             let handle = app.spawn_admin(addr)?;
             *app.admin.get_mut() = Some(handle);
+        }
+        // The mesh ports, off the data-plane workers like the admin server.
+        if let (Some(w), Some(_)) = (app.config().waypoint.clone(), &app.waypoint) {
+            for (addr, surface) in [
+                (w.health, Surface::MeshHealth),
+                (w.metrics, Surface::MeshMetrics),
+            ] {
+                let handle = admin::spawn(addr, app.admin_state().with_surface(surface))?;
+                app.mesh_ports.push((surface, handle));
+            }
         }
         // Listeners are bound and every plugin loaded (build fails otherwise). A waypoint is
         // ready only once discovery has synced: before that every tunnel would get a 503.
@@ -161,6 +174,12 @@ impl App {
     /// Starts an admin server on `addr` over this app's registry, configuration and
     /// readiness.
     fn spawn_admin(&self, addr: SocketAddr) -> Result<AdminHandle, AdminError> {
+        admin::spawn(addr, self.admin_state())
+    }
+
+    /// What the admin server and the mesh ports read: the applied configuration, readiness,
+    /// the registry and the filters' own metrics of the current generation.
+    fn admin_state(&self) -> AdminState {
         let shared = Arc::downgrade(self.proxy.shared());
         let filter_metrics: admin::FilterMetricsFn = Arc::new(move || {
             let Some(shared) = shared.upgrade() else {
@@ -181,7 +200,7 @@ impl App {
         if let Some(hook) = admin::installed_log_level() {
             state = state.with_log_level(hook);
         }
-        admin::spawn(addr, state)
+        state
     }
 
     /// Where the waypoint accepts HBONE, in waypoint mode.
@@ -215,6 +234,23 @@ impl App {
     /// Where the admin server listens, when configured.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin.lock().as_ref().map(|a| a.local_addr())
+    }
+
+    /// Where a waypoint serves `/healthz/ready` (15021).
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.mesh_port(Surface::MeshHealth)
+    }
+
+    /// Where a waypoint serves Prometheus `/metrics` (15020).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.mesh_port(Surface::MeshMetrics)
+    }
+
+    fn mesh_port(&self, surface: Surface) -> Option<SocketAddr> {
+        self.mesh_ports
+            .iter()
+            .find(|(s, _)| *s == surface)
+            .map(|(_, h)| h.local_addr())
     }
 
     /// Validates and swaps in a new configuration. On error the old one keeps serving.
@@ -257,6 +293,14 @@ impl App {
     /// Stops accepting and waits for in-flight requests (up to `deadline`).
     pub async fn drain(&self, deadline: Duration) -> bool {
         self.proxy.drain(deadline).await
+    }
+}
+
+/// The wasm runtime's settings from the configuration (`module_cache`).
+fn runtime_config(cfg: &Config) -> RuntimeConfig {
+    RuntimeConfig {
+        cache_dir: cfg.module_cache.clone(),
+        ..RuntimeConfig::default()
     }
 }
 

@@ -221,7 +221,73 @@ fn check_config_map(doc: &Doc) -> bool {
             ca.identity
         );
     }
+    load_through_the_real_loader(doc, config);
     true
+}
+
+/// Keys whose values are files (or, for `module_cache`, a directory) the pod mounts.
+const PATH_KEYS: [&str; 7] = [
+    "cert",
+    "key",
+    "root",
+    "token_file",
+    "code",
+    "file",
+    "module_cache",
+];
+
+/// Loads the ConfigMap's configuration with microwaf's own loader, so a key that drifts from
+/// the schema fails here: the pod's absolute paths are moved under a temporary directory
+/// holding placeholder files (the loader checks that files exist, not what they hold).
+fn load_through_the_real_loader(doc: &Doc, mut config: Value) {
+    fn relocate(v: &mut Value, dir: &std::path::Path) {
+        match v {
+            Value::Mapping(m) => {
+                for (k, v) in m.iter_mut() {
+                    let key = k.as_str().unwrap_or("");
+                    match v.as_str() {
+                        Some(p) if PATH_KEYS.contains(&key) && p.starts_with('/') => {
+                            let rel = p.trim_start_matches('/').to_owned();
+                            if key != "module_cache" {
+                                let file = dir.join(&rel);
+                                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                                std::fs::write(&file, "placeholder").unwrap();
+                            }
+                            *v = Value::String(rel);
+                        }
+                        _ => relocate(v, dir),
+                    }
+                }
+            }
+            Value::Sequence(s) => s.iter_mut().for_each(|v| relocate(v, dir)),
+            _ => {}
+        }
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "microwaf-k8s-{}-{}",
+        doc.name(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    relocate(&mut config, &dir);
+    let text = serde_yaml_ng::to_string(&config).unwrap();
+    let loaded = microwaf_proxy::config::parse(&text, "microwaf.yaml", &dir)
+        .unwrap_or_else(|e| panic!("{}: microwaf.yaml does not load: {e}", doc.what()));
+    let w = loaded
+        .waypoint
+        .as_ref()
+        .unwrap_or_else(|| panic!("{}: no waypoint", doc.what()));
+    assert!(w.certs.is_some() && w.discovery.is_some(), "{}", doc.what());
+    assert!(
+        loaded.admin.is_none_or(|a| a.ip().is_loopback()),
+        "{}: the admin server must stay on localhost in a waypoint",
+        doc.what()
+    );
+    if config.get("module_cache").is_some() {
+        assert!(loaded.module_cache.is_some(), "{}", doc.what());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -98,6 +98,23 @@ pub struct AdminState {
     pub registry: Option<RegistryFn>,
     pub filter_metrics: Option<FilterMetricsFn>,
     pub log_level: Option<LogLevelFn>,
+    /// Which endpoints this server exposes.
+    pub surface: Surface,
+}
+
+/// The endpoint set of one server. A waypoint's mesh ports are bound on every interface (the
+/// kubelet probes 15021, Prometheus scrapes 15020), so they expose nothing but their one
+/// read-only endpoint; the full admin surface (config dump, log level) stays on its own,
+/// localhost-only address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Surface {
+    /// Every admin endpoint.
+    #[default]
+    Admin,
+    /// Istio's readiness port: `/healthz/ready` only.
+    MeshHealth,
+    /// Istio's merged-metrics port: `/metrics` (and `/stats/prometheus`) only.
+    MeshMetrics,
 }
 
 impl AdminState {
@@ -114,7 +131,14 @@ impl AdminState {
             registry: None,
             filter_metrics: None,
             log_level: None,
+            surface: Surface::Admin,
         }
+    }
+
+    /// The same state serving only `surface`'s endpoints.
+    pub fn with_surface(mut self, surface: Surface) -> Self {
+        self.surface = surface;
+        self
     }
 
     /// Serves a registry that no longer changes shape.

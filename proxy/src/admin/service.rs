@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::oneshot;
 
-use super::{prom, AdminState};
+use super::{prom, AdminState, Surface};
 
 type Reply = Response<Full<Bytes>>;
 
@@ -70,6 +70,30 @@ pub async fn serve(
 
 fn handle(state: &AdminState, req: Request<Incoming>) -> Reply {
     let get = req.method() == Method::GET || req.method() == Method::HEAD;
+    match state.surface {
+        Surface::Admin => admin(state, req, get),
+        Surface::MeshHealth => match (req.uri().path(), get) {
+            ("/healthz/ready", true) if state.ready.is_ready() => text(StatusCode::OK, "".into()),
+            ("/healthz/ready", true) => text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into()),
+            ("/healthz/ready", false) => not_allowed(),
+            _ => text(StatusCode::NOT_FOUND, "not found\n".into()),
+        },
+        Surface::MeshMetrics => match (req.uri().path(), get) {
+            ("/metrics" | "/stats/prometheus", true) => metrics(state),
+            ("/metrics" | "/stats/prometheus", false) => not_allowed(),
+            _ => text(StatusCode::NOT_FOUND, "not found\n".into()),
+        },
+    }
+}
+
+fn not_allowed() -> Reply {
+    text(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed\n".into(),
+    )
+}
+
+fn admin(state: &AdminState, req: Request<Incoming>, get: bool) -> Reply {
     match (req.uri().path(), get) {
         ("/", true) => text(StatusCode::OK, INDEX.to_owned()),
         ("/healthz", true) => text(StatusCode::OK, "ok\n".into()),
@@ -79,10 +103,9 @@ fn handle(state: &AdminState, req: Request<Incoming>) -> Reply {
         ("/metrics" | "/stats/prometheus", true) => metrics(state),
         ("/config_dump", true) => config_dump(state),
         ("/logging", false) if req.method() == Method::POST => logging(state, req.uri().query()),
-        ("/" | "/healthz" | "/ready" | "/metrics" | "/config_dump" | "/logging", _) => text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method not allowed\n".into(),
-        ),
+        ("/" | "/healthz" | "/ready" | "/metrics" | "/config_dump" | "/logging", _) => {
+            not_allowed()
+        }
         _ => text(StatusCode::NOT_FOUND, "not found (see /)\n".into()),
     }
 }

@@ -56,6 +56,8 @@ pub struct TunnelMetrics {
     pub outbound_connections_active: Gauge,
     pub outbound_streams: Counter,
     pub outbound_streams_active: Gauge,
+    /// Istio's TCP names for the same tunnels.
+    pub tcp: super::istio_tcp::IstioTcp,
 }
 
 impl TunnelMetrics {
@@ -69,6 +71,7 @@ impl TunnelMetrics {
             outbound_connections_active: Gauge::default(),
             outbound_streams: Counter::default(),
             outbound_streams_active: Gauge::default(),
+            tcp: super::istio_tcp::IstioTcp::new(registry),
         };
         let r = registry.sub_registry_with_prefix("microwaf_waypoint");
         r.register(

@@ -16,7 +16,7 @@
 //!   HTTP or TCP stack; [`detect`]: which of the two.
 //! - [`outbound`]: pooled HBONE connections to destination pods; [`destinations`]: the cached
 //!   per-destination clusters that use them.
-//! - [`metrics`]: tunnel counters.
+//! - [`metrics`]: tunnel counters; [`istio_tcp`]: the same tunnels under Istio's TCP names.
 //! - [`server`]: the running waypoint; [`sources`]: the configured certificate and discovery
 //!   sources it owns.
 
@@ -26,6 +26,7 @@ pub mod detect;
 pub mod discovery;
 pub mod identity;
 pub mod inbound;
+pub mod istio_tcp;
 pub mod metrics;
 pub mod outbound;
 pub mod server;

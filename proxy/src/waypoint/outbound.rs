@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -79,6 +79,11 @@ pub struct HboneConnector {
     port: u16,
     connect_timeout: Duration,
     pools: Mutex<HashMap<PoolKey, Pool>>,
+    /// The certificate generation the pools were last checked against: after a change, pools
+    /// of any identity but the current one are dropped (their connections close once their
+    /// open streams end), so a rotation to another SPIFFE ID does not leave idle connections
+    /// with the old identity behind.
+    checked_generation: AtomicU64,
     metrics: Arc<TunnelMetrics>,
 }
 
@@ -96,6 +101,7 @@ impl HboneConnector {
             port,
             connect_timeout,
             pools: Mutex::default(),
+            checked_generation: AtomicU64::new(0),
             metrics,
         }))
     }
@@ -136,8 +142,23 @@ impl HboneConnector {
 
     /// A connection with a free stream slot, opening one when all are full or closed.
     async fn checkout(&self, ip: IpAddr) -> Result<(Arc<TunnelConn>, StreamSlot), ProxyError> {
+        let generation = self.store.generation();
         let key = (ip, self.store.current().id.to_string());
-        let pool = self.pools.lock().entry(key).or_default().clone();
+        let pool = {
+            let mut pools = self.pools.lock();
+            if self.checked_generation.swap(generation, Ordering::AcqRel) != generation {
+                let before = pools.len();
+                pools.retain(|(_, id), _| *id == key.1);
+                if pools.len() < before {
+                    tracing::info!(
+                        identity = %key.1,
+                        pruned = before - pools.len(),
+                        "outbound HBONE pools of a previous identity dropped"
+                    );
+                }
+            }
+            pools.entry(key).or_default().clone()
+        };
         // Held while connecting, so a burst of streams opens one connection, not one each.
         let mut conns = pool.lock().await;
         conns.retain(|c| !c.send.is_closed());

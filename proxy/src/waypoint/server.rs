@@ -66,6 +66,8 @@ pub struct Waypoint {
     pub destinations: Arc<Destinations>,
     pub metrics: Arc<TunnelMetrics>,
     pub shared: Arc<Shared>,
+    /// Raw TCP tunnels without a byte either way for this long are closed.
+    pub tcp_idle_timeout: std::time::Duration,
     /// The configured sources feeding `certs` and `discovery` (`None` when the embedder
     /// supplied them); dropped, and so stopped, with the waypoint.
     sources: tokio::sync::Mutex<Option<ConfiguredSources>>,
@@ -98,6 +100,7 @@ impl Waypoint {
             destinations: destinations.clone(),
             metrics,
             shared,
+            tcp_idle_timeout: cfg.tcp_idle_timeout,
             sources: tokio::sync::Mutex::new(None),
         });
         let l = TcpListener::bind(cfg.address)

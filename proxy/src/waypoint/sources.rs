@@ -34,11 +34,16 @@ fn base() -> &'static Path {
 impl ConfiguredSources {
     /// Starts both sources: returns once certificates are loaded (and a discovery file is
     /// read); the xDS client publishes after its first response.
-    pub async fn start(w: &WaypointConfig) -> Result<(MeshSources, Self), WaypointError> {
+    /// The discovery metrics are registered in `registry`.
+    pub async fn start(
+        w: &WaypointConfig,
+        registry: &mut prometheus_client::registry::Registry,
+    ) -> Result<(MeshSources, Self), WaypointError> {
         let certs_cfg = w.certs.clone().ok_or(WaypointError::NoCerts)?;
         let discovery_cfg = w.discovery.clone().ok_or(WaypointError::NoDiscovery)?;
         let (store, certs_task) = certs::start(&certs_cfg, base()).await?;
         let (publisher, discovery) = Discovery::channel();
+        publisher.metrics().register(registry);
         let discovery_task = match discovery::start(&discovery_cfg, base(), publisher.clone()).await
         {
             Ok(t) => t,

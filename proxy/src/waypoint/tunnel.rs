@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::detect::{self, Protocol};
 use super::discovery::Destination;
+use super::istio_tcp::TcpLabels;
 use super::metrics::{Active, SourceLabels};
 use super::Waypoint;
 use crate::config::{ClusterAction, PathMatch, Route, RouteAction, RouteMatch, VirtualHost};
@@ -62,6 +63,15 @@ impl Tunnel {
             tracing::warn!("HBONE tunnel accepted but the configuration has no waypoint section");
             return;
         };
+        let io = wp.metrics.tcp.track(
+            io,
+            TcpLabels {
+                reporter: "waypoint",
+                source_principal: self.conn.source.clone(),
+                destination_service: self.dest.name.clone(),
+            },
+        );
+        let activity = io.activity();
         let (proto, io) = detect::sniff(io).await;
         let info = ConnInfo {
             id: wp.shared.next_id(),
@@ -101,7 +111,15 @@ impl Tunnel {
                     filters: ws.network_filters.clone(),
                     idle_timeout: Some(TCP_TUNNEL_IDLE),
                 };
-                tcp.serve(io, info, &clusters).await
+                // A raw TCP tunnel has no protocol-level end a drain could ask for: it ends
+                // with the drain, or after `tcp_idle_timeout` without a byte either way.
+                tokio::select! {
+                    () = tcp.serve(io, info, &clusters) => {}
+                    () = drain.signaled() => tracing::debug!("TCP tunnel ended by drain"),
+                    () = activity.idle_for(wp.tcp_idle_timeout) => {
+                        tracing::debug!("TCP tunnel idle timeout")
+                    }
+                }
             }
         }
     }

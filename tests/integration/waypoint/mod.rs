@@ -6,6 +6,7 @@
 mod bad_input;
 mod hbone;
 mod pki;
+mod ports;
 mod sources;
 mod tls;
 mod tunnel;
@@ -50,7 +51,7 @@ impl Mesh {
         let dir = std::env::temp_dir().join(format!("microwaf-wp-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let yaml = format!(
-            "admin: 127.0.0.1:0\nwaypoint:\n  address: 127.0.0.1:0\n  trust_domain: cluster.local\n  hbone_port: {}\n  connect_timeout: 2s\n  access_log: access.log\n{extra}",
+            "admin: 127.0.0.1:0\nwaypoint:\n  address: 127.0.0.1:0\n  health: 127.0.0.1:0\n  metrics: 127.0.0.1:0\n  trust_domain: cluster.local\n  hbone_port: {}\n  connect_timeout: 2s\n  access_log: access.log\n{extra}",
             dest.addr.port()
         );
         let cfg = config::parse(&yaml, "test.yaml", &dir).unwrap_or_else(|e| panic!("{e}"));

@@ -15,10 +15,10 @@ use tokio::net::TcpStream;
 use super::hbone::{http_in_tunnel, Connect, DestTunnel, HboneClient};
 use super::pki::{MeshPki, CLIENT_ID, DEST_ID, TD, WAYPOINT_ID};
 use super::{SVC, VIP};
-use crate::proxy::harness::{get, upstream};
+use crate::proxy::harness::{get, send, upstream};
 
 /// The xDS name of [`SVC`].
-const SVC_KEY: &str = "shop/echo.shop.svc.cluster.local";
+pub const SVC_KEY: &str = "shop/echo.shop.svc.cluster.local";
 
 /// A discovery file putting [`SVC`] (VIP and hostname, port 80) on one in-mesh endpoint.
 pub fn services_file(endpoint: SocketAddr) -> String {
@@ -31,15 +31,15 @@ pub fn services_file(endpoint: SocketAddr) -> String {
 
 /// A temporary directory with the waypoint's certificate files and a `test.yaml` whose
 /// waypoint section ends with `discovery`, started with [`App::start`] from the parsed file.
-struct Served {
-    app: App,
-    pki: MeshPki,
-    dest: DestTunnel,
-    dir: std::path::PathBuf,
+pub struct Served {
+    pub app: App,
+    pub pki: MeshPki,
+    pub dest: DestTunnel,
+    pub dir: std::path::PathBuf,
 }
 
 impl Served {
-    async fn start(tag: &str, discovery: &str, prepare: impl FnOnce(&Path)) -> Served {
+    pub async fn start(tag: &str, discovery: &str, prepare: impl FnOnce(&Path)) -> Served {
         let pki = MeshPki::new("sources root");
         let dir =
             std::env::temp_dir().join(format!("microwaf-wp-src-{tag}-{}", std::process::id()));
@@ -49,7 +49,7 @@ impl Served {
         prepare(&dir);
         let dest = DestTunnel::start(pki.store(DEST_ID, false, None)).await;
         let yaml = format!(
-            "waypoint:\n  address: 127.0.0.1:0\n  hbone_port: {}\n  connect_timeout: 2s\n  certs: {{cert: cert.pem, key: key.pem, root: root.pem}}\n  discovery: {discovery}\n",
+            "waypoint:\n  address: 127.0.0.1:0\n  health: 127.0.0.1:0\n  metrics: 127.0.0.1:0\n  hbone_port: {}\n  connect_timeout: 2s\n  certs: {{cert: cert.pem, key: key.pem, root: root.pem}}\n  discovery: {discovery}\n",
             dest.addr.port()
         );
         let path = dir.join("test.yaml");
@@ -72,7 +72,7 @@ impl Served {
     }
 
     /// Which upstream answers a request to the VIP, or the refusal.
-    async fn answer(&self) -> String {
+    pub async fn answer(&self) -> String {
         match self.client().await.connect_stream(VIP).await {
             Connect::Tunnel(t) => http_in_tunnel(t, false, get(SVC, "/name", false))
                 .await
@@ -82,7 +82,7 @@ impl Served {
     }
 
     /// Polls [`answer`](Self::answer) until it is `want` (sources poll files every second).
-    async fn until_answer(&self, want: &str) {
+    pub async fn until_answer(&self, want: &str) {
         let mut last = String::new();
         for _ in 0..100 {
             last = self.answer().await;
@@ -170,11 +170,8 @@ async fn replaced_cert_files_serve_new_handshakes_while_open_tunnels_continue() 
         NEXT_ID
     );
 
-    // The tunnel opened before the swap still carries bytes, and a new tunnel reaches the
-    // destination with the new identity.
-    open.write_all(b"ping2").await.unwrap();
-    open.read_exact(&mut buf).await.unwrap();
-    assert_eq!(&buf, b"ping2");
+    // A new tunnel reaches the destination with the new identity (and drops the pools of
+    // the old one), while the tunnel opened before the swap still carries bytes.
     let mut fresh =
         hyper_util::rt::TokioIo::new(s.client().await.connect_stream(VIP).await.tunnel());
     fresh.write_all(b"ping3").await.unwrap();
@@ -184,6 +181,27 @@ async fn replaced_cert_files_serve_new_handshakes_while_open_tunnels_continue() 
         s.dest.peers.lock().unwrap().last().map(String::as_str),
         Some(NEXT_ID)
     );
+    open.write_all(b"ping2").await.unwrap();
+    open.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"ping2");
+    // Once the old tunnel ends, its outbound connection (old identity, pruned) closes.
+    drop(open);
+    let metrics = s.app.metrics_addr().unwrap();
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = send(metrics, false, get("mesh", "/metrics", false))
+            .await
+            .text();
+        if text.contains("microwaf_waypoint_outbound_connections_active 1\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        text.contains("microwaf_waypoint_outbound_connections_active 1\n"),
+        "{text}"
+    );
+    drop(fresh);
 }
 
 #[tokio::test]

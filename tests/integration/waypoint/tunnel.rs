@@ -222,7 +222,7 @@ async fn serve_from_configuration_alone_loads_cert_files_and_the_discovery_file(
     let up = upstream("file").await;
     std::fs::write(dir.join("services.yaml"), super::sources::services_file(up)).unwrap();
     let yaml = format!(
-        "waypoint:\n  address: 127.0.0.1:0\n  hbone_port: {}\n  certs: {{cert: {cert}, key: {key}, root: {root}}}\n  discovery: {{file: services.yaml}}\n",
+        "waypoint:\n  address: 127.0.0.1:0\n  health: 127.0.0.1:0\n  metrics: 127.0.0.1:0\n  hbone_port: {}\n  certs: {{cert: {cert}, key: {key}, root: {root}}}\n  discovery: {{file: services.yaml}}\n",
         dest.addr.port()
     );
     let cfg = microwaf_proxy::config::parse(&yaml, "test.yaml", &dir).unwrap();
@@ -292,7 +292,7 @@ async fn a_reload_gives_new_tunnels_the_new_filters() {
     assert!(!r.headers.contains_key("x-prop-source.principal"));
     let wasm = fixtures::wasm("properties", Target::Wasip1);
     let yaml = format!(
-        "waypoint:\n  address: 127.0.0.1:0\n  hbone_port: {}\n  http_filters:\n    - name: properties\n      code: {}\n      config: '{{\"properties\": [\"source.principal\"]}}'\n",
+        "waypoint:\n  address: 127.0.0.1:0\n  health: 127.0.0.1:0\n  metrics: 127.0.0.1:0\n  hbone_port: {}\n  http_filters:\n    - name: properties\n      code: {}\n      config: '{{\"properties\": [\"source.principal\"]}}'\n",
         mesh.dest.addr.port(),
         wasm.display()
     );
@@ -301,4 +301,53 @@ async fn a_reload_gives_new_tunnels_the_new_filters() {
     let t = client.connect_stream(VIP).await.tunnel();
     let r = http_in_tunnel(t, false, get(SVC, "/", false)).await;
     assert_eq!(r.headers["x-prop-source.principal"], CLIENT_ID);
+}
+
+/// A local TCP echo server.
+async fn echo_server() -> SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let (mut r, mut w) = s.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn an_idle_tcp_tunnel_is_closed() {
+    let mesh = Mesh::start("tcp-idle", "  tcp_idle_timeout: 300ms\n").await;
+    mesh.publish(&[(echo_server().await, true)]);
+    let client = mesh.client().await;
+    let mut t = hyper_util::rt::TokioIo::new(client.connect_stream(VIP).await.tunnel());
+    t.write_all(b"x").await.unwrap();
+    let mut one = [0u8; 1];
+    t.read_exact(&mut one).await.unwrap();
+    let mut rest = Vec::new();
+    let ended =
+        tokio::time::timeout(std::time::Duration::from_secs(3), t.read_to_end(&mut rest)).await;
+    assert!(ended.is_ok(), "the idle tunnel was not closed");
+    assert!(rest.is_empty());
+}
+
+#[tokio::test]
+async fn a_drain_ends_open_tcp_tunnels() {
+    let mesh = Mesh::start("tcp-drain", "").await;
+    mesh.publish(&[(echo_server().await, true)]);
+    let client = mesh.client().await;
+    let mut t = hyper_util::rt::TokioIo::new(client.connect_stream(VIP).await.tunnel());
+    t.write_all(b"x").await.unwrap();
+    let mut one = [0u8; 1];
+    t.read_exact(&mut one).await.unwrap();
+    let started = std::time::Instant::now();
+    let (drained, _) = tokio::join!(mesh.app.drain(std::time::Duration::from_secs(10)), async {
+        let mut rest = Vec::new();
+        let _ = t.read_to_end(&mut rest).await;
+    });
+    assert!(drained, "every tunnel ended before the deadline");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }

@@ -94,6 +94,7 @@ pub fn parse(doc: &serde_json::Value, files: &Resolver) -> FieldResult<Config> {
             .transpose()?
             .unwrap_or_default(),
         waypoint: None,
+        module_cache: None,
     };
     refs.check(&config)?;
     let listener_paths: Vec<String> = match o

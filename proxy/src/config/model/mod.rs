@@ -24,7 +24,7 @@ pub use http::{
     VirtualHost,
 };
 pub use wasm::{DataSource, Secret, WasmPlugin};
-pub use waypoint::{WaypointConfig, HBONE_PORT};
+pub use waypoint::{WaypointConfig, HBONE_PORT, HEALTH_PORT, METRICS_PORT};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -55,6 +55,9 @@ pub struct Config {
     pub node: NodeInfo,
     /// Ambient waypoint mode (HBONE on 15008); native format only.
     pub waypoint: Option<WaypointConfig>,
+    /// The wasm runtime's precompiled-module (AOT) cache directory, created when missing;
+    /// `None` compiles every module at load. Read at start (a reload keeps the runtime).
+    pub module_cache: Option<std::path::PathBuf>,
 }
 
 impl Config {

@@ -14,6 +14,10 @@ use crate::waypoint::discovery::DiscoveryConfig;
 
 /// The mesh's HBONE port, where waypoints and node tunnels listen.
 pub const HBONE_PORT: u16 = 15008;
+/// Istio's readiness port (`/healthz/ready`), probed by the kubelet.
+pub const HEALTH_PORT: u16 = 15021;
+/// Istio's merged Prometheus port (`/metrics`).
+pub const METRICS_PORT: u16 = 15020;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WaypointConfig {
@@ -21,11 +25,19 @@ pub struct WaypointConfig {
     pub address: SocketAddr,
     /// Peers' SPIFFE IDs must be in this trust domain (default `cluster.local`).
     pub trust_domain: String,
+    /// `/healthz/ready` (default `0.0.0.0:15021`): 200 once the HBONE listener is bound, the
+    /// certificates are loaded and discovery has synced.
+    pub health: SocketAddr,
+    /// Prometheus `/metrics` (default `0.0.0.0:15020`).
+    pub metrics: SocketAddr,
     /// The port of destination pods' tunnel endpoints (15008; tests point it elsewhere).
     pub hbone_port: u16,
     /// Connect timeout to destinations (TCP, TLS and CONNECT).
     #[serde(with = "serde_req")]
     pub connect_timeout: Duration,
+    /// Raw TCP tunnels idle this long (no byte either way) are closed (default 1h).
+    #[serde(with = "serde_req")]
+    pub tcp_idle_timeout: Duration,
     /// Wasm HTTP filters for HTTP inside tunnels, in chain order.
     pub http_filters: Vec<WasmPlugin>,
     /// Wasm network filters for non-HTTP tunnels.

@@ -63,6 +63,11 @@ pub fn parse(text: &str, files: &Resolver) -> FieldResult<Config> {
             metadata: file.node.metadata,
         },
         waypoint,
+        module_cache: match file.module_cache.as_deref() {
+            Some("") => return Err(FieldError::new("module_cache", "empty directory name")),
+            Some(dir) => Some(files.base().join(dir)),
+            None => None,
+        },
     };
     refs.check(&config)?;
     files::check_listener_addresses(&config, |i| format!("listeners[{i}].address"))?;

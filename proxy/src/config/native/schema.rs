@@ -26,6 +26,8 @@ pub struct File {
     #[serde(default)]
     pub node: Node,
     pub waypoint: Option<super::waypoint::Waypoint>,
+    /// A directory (relative to the configuration file), created when missing.
+    pub module_cache: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

@@ -204,12 +204,22 @@ fn http_only_settings_on_tcp_listeners_are_rejected() {
 }
 
 #[test]
+fn module_cache_is_a_directory_relative_to_the_file() {
+    assert_eq!(parse("{}").unwrap().module_cache, None);
+    let c = parse("module_cache: cache/wasm").unwrap();
+    assert_eq!(c.module_cache, Some(configs_dir().join("cache/wasm")));
+    assert!(error("module_cache: ''").contains("module_cache"));
+}
+
+#[test]
 fn waypoint_section_defaults_and_errors() {
     let c = parse("waypoint: {}").unwrap();
     let w = c.waypoint.unwrap();
     assert_eq!(w.address, "0.0.0.0:15008".parse().unwrap());
     assert_eq!(w.trust_domain, "cluster.local");
     assert_eq!(w.hbone_port, 15008);
+    assert_eq!(w.health, "0.0.0.0:15021".parse().unwrap());
+    assert_eq!(w.metrics, "0.0.0.0:15020".parse().unwrap());
     assert!(w.certs.is_none() && w.discovery.is_none() && w.http_filters.is_empty());
     let c = parse(
         "waypoint:\n  address: 127.0.0.1:0\n  trust_domain: mesh.example\n  http_filters:\n    - {name: f, code: filter.wasm}\n  discovery: {file: native.yaml}\n",

@@ -9,7 +9,9 @@ use super::schema::{opt_duration, Plugin};
 use super::{access_log, plugins};
 use crate::config::error::{FieldError, FieldResult};
 use crate::config::files::Resolver;
-use crate::config::model::{WaypointConfig, DEFAULT_CONNECT_TIMEOUT, HBONE_PORT};
+use crate::config::model::{
+    WaypointConfig, DEFAULT_CONNECT_TIMEOUT, HBONE_PORT, HEALTH_PORT, METRICS_PORT,
+};
 use crate::waypoint::certs::{CaConfig, CertsConfig, FilesConfig};
 use crate::waypoint::discovery::{DiscoveryConfig, XdsConfig};
 
@@ -18,9 +20,13 @@ use crate::waypoint::discovery::{DiscoveryConfig, XdsConfig};
 pub struct Waypoint {
     pub address: Option<SocketAddr>,
     pub trust_domain: Option<String>,
+    pub health: Option<SocketAddr>,
+    pub metrics: Option<SocketAddr>,
     pub hbone_port: Option<u16>,
     #[serde(default, deserialize_with = "opt_duration")]
     pub connect_timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub tcp_idle_timeout: Option<Duration>,
     #[serde(default)]
     pub http_filters: Vec<Plugin>,
     #[serde(default)]
@@ -57,8 +63,17 @@ pub fn waypoint(w: Waypoint, files: &Resolver) -> FieldResult<WaypointConfig> {
             .address
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], HBONE_PORT))),
         trust_domain,
+        health: w
+            .health
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], HEALTH_PORT))),
+        metrics: w
+            .metrics
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], METRICS_PORT))),
         hbone_port: w.hbone_port.unwrap_or(HBONE_PORT),
         connect_timeout: w.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+        tcp_idle_timeout: w
+            .tcp_idle_timeout
+            .unwrap_or(std::time::Duration::from_secs(3600)),
         http_filters: plugins(w.http_filters, &format!("{at}.http_filters"), files, false)?,
         network_filters: plugins(
             w.network_filters,

@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod file;
+pub mod metrics;
 pub mod xds;
 
 pub use config::{start, DiscoveryConfig, DiscoveryError, XdsConfig};
@@ -85,12 +86,19 @@ pub struct Discovery {
 #[derive(Clone)]
 pub struct Publisher {
     tx: Arc<watch::Sender<Option<Arc<Registry>>>>,
+    metrics: metrics::DiscoveryMetrics,
 }
 
 impl Discovery {
     pub fn channel() -> (Publisher, Discovery) {
         let (tx, rx) = watch::channel(None);
-        (Publisher { tx: Arc::new(tx) }, Discovery { rx })
+        (
+            Publisher {
+                tx: Arc::new(tx),
+                metrics: metrics::DiscoveryMetrics::default(),
+            },
+            Discovery { rx },
+        )
     }
 
     /// The newest snapshot, if the first sync happened.
@@ -111,6 +119,12 @@ impl Discovery {
 impl Publisher {
     pub fn publish(&self, registry: Registry) {
         self.tx.send_replace(Some(Arc::new(registry)));
+        self.metrics.syncs.inc();
+    }
+
+    /// The counters this channel's sources report into.
+    pub fn metrics(&self) -> &metrics::DiscoveryMetrics {
+        &self.metrics
     }
 }
 

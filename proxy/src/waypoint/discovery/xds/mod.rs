@@ -92,6 +92,7 @@ impl XdsClient {
         loop {
             let mut applied = false;
             let result = self.stream(&mut applied).await;
+            self.publisher.metrics().connected.set(0);
             if applied {
                 backoff = MIN_BACKOFF;
             }
@@ -132,6 +133,7 @@ impl XdsClient {
             "workload discovery stream open to {}",
             self.target.authority
         );
+        self.publisher.metrics().connected.set(1);
         let mut requests = call.requests;
         let mut responses = Messages::new(call.responses);
         loop {
@@ -142,6 +144,8 @@ impl XdsClient {
             let reply = self.handle(&response);
             if reply.error_detail.is_none() {
                 *applied = true;
+            } else {
+                self.publisher.metrics().nacks.inc();
             }
             requests
                 .send_data(encode(&reply))
