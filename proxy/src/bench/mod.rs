@@ -24,6 +24,7 @@ pub mod pki;
 pub mod procstat;
 pub mod report;
 pub mod runner;
+pub mod terminator;
 pub mod upstream;
 pub mod waypoint;
 
@@ -76,6 +77,9 @@ pub struct FilterSpec {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Options {
     pub mode: Mode,
+    /// Waypoint mode: the upstream is a mesh endpoint behind an in-process HBONE terminator
+    /// (the waypoint opens HBONE to it) instead of a plain TCP endpoint.
+    pub mesh_endpoint: bool,
     pub protocol: Protocol,
     /// Response body size in bytes.
     pub body_size: usize,

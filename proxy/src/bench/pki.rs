@@ -18,6 +18,8 @@ pub const TRUST_DOMAIN: &str = "cluster.local";
 pub const SOURCE_ID: &str = "spiffe://cluster.local/ns/bench/sa/load";
 /// The waypoint's identity.
 pub const WAYPOINT_ID: &str = "spiffe://cluster.local/ns/bench/sa/waypoint";
+/// The destination's identity (its tunnel endpoint, `--mesh-endpoint`).
+pub const DEST_ID: &str = "spiffe://cluster.local/ns/bench/sa/upstream";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
@@ -30,8 +32,11 @@ pub enum PkiError {
     },
     #[error("the source SVID: {0}")]
     Certs(#[from] CertError),
-    #[error("the HBONE client TLS configuration: {0}")]
+    #[error("the HBONE TLS configurations: {0}")]
     Tls(#[from] rustls::Error),
+    /// Not a PKI failure, but part of setting the mesh up (`--mesh-endpoint`).
+    #[error("starting the destination's HBONE terminator: {0}")]
+    Terminator(std::io::Error),
 }
 
 /// The waypoint's PEM files.
@@ -49,6 +54,8 @@ pub struct BenchPki {
     /// checked (the proxy's own outbound configuration, so the client speaks HBONE as the
     /// waypoint itself does).
     pub client: Arc<rustls::ClientConfig>,
+    /// The destination's tunnel endpoint: its SVID, clients' trust domain checked.
+    pub dest_server: Arc<rustls::ServerConfig>,
 }
 
 fn leaf_params(uri: &str) -> Result<CertificateParams, rcgen::Error> {
@@ -84,12 +91,20 @@ impl BenchPki {
             root: write(dir.join("mesh-root.pem"), &ca.pem())?,
         };
 
-        let src_key = KeyPair::generate()?;
-        let src_cert = leaf_params(SOURCE_ID)?.signed_by(&src_key, &ca)?;
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(src_key.serialize_der()));
-        let certs = MeshCerts::from_der(vec![src_cert.der().clone()], key, vec![ca.der().clone()])?;
-        let client = tls::client_config(CertStore::new(certs), TRUST_DOMAIN)?;
-        Ok(Self { waypoint, client })
+        let store = |uri: &str| -> Result<Arc<CertStore>, PkiError> {
+            let key = KeyPair::generate()?;
+            let cert = leaf_params(uri)?.signed_by(&key, &ca)?;
+            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+            let certs = MeshCerts::from_der(vec![cert.der().clone()], key, vec![ca.der().clone()])?;
+            Ok(CertStore::new(certs))
+        };
+        let client = tls::client_config(store(SOURCE_ID)?, TRUST_DOMAIN)?;
+        let dest_server = tls::server_config(store(DEST_ID)?, TRUST_DOMAIN)?;
+        Ok(Self {
+            waypoint,
+            client,
+            dest_server,
+        })
     }
 }
 

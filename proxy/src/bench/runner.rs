@@ -101,7 +101,11 @@ pub async fn run(
     progress(&format!("upstream on {}", upstream.addr()));
 
     let setup = match opts.mode {
-        Mode::Waypoint => Some(WaypointSetup::create(&dir.0, upstream.addr())?),
+        Mode::Waypoint => Some(WaypointSetup::create(
+            &dir.0,
+            upstream.addr(),
+            opts.mesh_endpoint,
+        )?),
         Mode::Proxy => None,
     };
     let spec = |name, filters, waypoint| ChildSpec {

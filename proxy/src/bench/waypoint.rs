@@ -4,6 +4,10 @@
 //! as a pod would reach a service in an ambient mesh: an HBONE tunnel to the waypoint with the
 //! VIP as the tunnel's destination.
 //!
+//! With `mesh_endpoint` the endpoint is in the mesh instead: an in-process [`Terminator`]
+//! stands in for the destination's tunnel endpoint, so the waypoint opens HBONE of its own to
+//! it (the full ambient path: source tunnel → waypoint → destination tunnel).
+//!
 //! The VIP is only ever a name in `:authority` and in the discovery file; nothing connects to
 //! it (the waypoint resolves it to the upstream on loopback).
 
@@ -14,6 +18,7 @@ use serde_json::json;
 
 use super::hbone::HboneTarget;
 use super::pki::{BenchPki, PkiError, TRUST_DOMAIN};
+use super::terminator::Terminator;
 use super::FilterSpec;
 
 /// The service address tunnels name (a ClusterIP-style VIP and port).
@@ -26,6 +31,8 @@ pub struct WaypointSetup {
     pki: BenchPki,
     discovery: PathBuf,
     vip: SocketAddr,
+    /// The destination's tunnel endpoint when the upstream is a mesh endpoint.
+    terminator: Option<Terminator>,
 }
 
 impl std::fmt::Debug for WaypointSetup {
@@ -38,21 +45,26 @@ impl std::fmt::Debug for WaypointSetup {
 }
 
 impl WaypointSetup {
-    /// Generates the PKI and writes the discovery file into `dir`.
-    pub fn create(dir: &Path, upstream: SocketAddr) -> Result<Self, PkiError> {
+    /// Generates the PKI and writes the discovery file into `dir`; with `mesh_endpoint`,
+    /// starts the terminator in front of `upstream`.
+    pub fn create(dir: &Path, upstream: SocketAddr, mesh_endpoint: bool) -> Result<Self, PkiError> {
         let pki = BenchPki::generate(dir)?;
         let vip: SocketAddr = VIP.parse().expect("the VIP constant is an address");
         let discovery = dir.join("mesh-services.yaml");
-        std::fs::write(&discovery, discovery_yaml(vip, upstream)).map_err(|source| {
-            PkiError::Write {
-                path: discovery.clone(),
-                source,
-            }
+        let terminator = mesh_endpoint
+            .then(|| Terminator::start(pki.dest_server.clone(), upstream))
+            .transpose()
+            .map_err(PkiError::Terminator)?;
+        let yaml = discovery_yaml(vip, upstream, terminator.is_some());
+        std::fs::write(&discovery, yaml).map_err(|source| PkiError::Write {
+            path: discovery.clone(),
+            source,
         })?;
         Ok(Self {
             pki,
             discovery,
             vip,
+            terminator,
         })
     }
 
@@ -79,10 +91,13 @@ impl WaypointSetup {
             .map(|(i, f)| json!({"name": format!("filter{i}"), "code": f.path, "config": f.config}))
             .collect();
         let certs = &self.pki.waypoint;
+        // Mesh endpoints get HBONE to `podIP:hbone_port`: the terminator's port.
+        let hbone_port = self.terminator.as_ref().map_or(15008, |t| t.addr().port());
         let doc = json!({
             "waypoint": {
                 "address": listen.to_string(),
                 "trust_domain": TRUST_DOMAIN,
+                "hbone_port": hbone_port,
                 "http_filters": filters,
                 "certs": {"cert": certs.cert, "key": certs.key, "root": certs.root},
                 "discovery": {"file": self.discovery},
@@ -92,15 +107,15 @@ impl WaypointSetup {
     }
 }
 
-/// One service: the VIP's port maps to the upstream's port on one non-mesh endpoint.
-fn discovery_yaml(vip: SocketAddr, upstream: SocketAddr) -> String {
+/// One service: the VIP's port maps to the upstream's port on one endpoint, in the mesh or not.
+fn discovery_yaml(vip: SocketAddr, upstream: SocketAddr, mesh: bool) -> String {
     let doc = json!({
         "services": [{
             "hostname": SERVICE,
             "namespace": "bench",
             "vips": [vip.ip().to_string()],
             "ports": [{"port": vip.port(), "target_port": upstream.port()}],
-            "endpoints": [{"address": upstream.ip().to_string(), "mesh": false}],
+            "endpoints": [{"address": upstream.ip().to_string(), "mesh": mesh}],
         }],
     });
     serde_yaml_ng::to_string(&doc).expect("a JSON value always serializes to YAML")
@@ -115,7 +130,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("microwaf-bench-wp-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let up: SocketAddr = "127.0.0.1:9".parse().unwrap();
-        let setup = WaypointSetup::create(&dir, up).unwrap();
+        let setup = WaypointSetup::create(&dir, up, false).unwrap();
         let yaml = setup.config_yaml("127.0.0.1:8".parse().unwrap(), &[]);
         let cfg = crate::config::parse(&yaml, "wp.yaml", &dir).unwrap_or_else(|e| panic!("{e}"));
         let dump = serde_json::to_value(&cfg).unwrap();
@@ -126,6 +141,19 @@ mod tests {
         assert_eq!(dest.endpoints[0].addr, up);
         assert!(!dest.endpoints[0].hbone, "a plain TCP endpoint");
         assert_eq!(setup.target("127.0.0.1:8".parse().unwrap()).authority, VIP);
+
+        let mesh = WaypointSetup::create(&dir, up, true).unwrap();
+        let yaml = mesh.config_yaml("127.0.0.1:8".parse().unwrap(), &[]);
+        let cfg = crate::config::parse(&yaml, "wp.yaml", &dir).unwrap_or_else(|e| panic!("{e}"));
+        let dump = serde_json::to_value(&cfg).unwrap();
+        let port = mesh.terminator.as_ref().unwrap().addr().port();
+        assert_eq!(
+            dump["waypoint"]["hbone_port"], port,
+            "HBONE to the terminator"
+        );
+        let registry = crate::waypoint::discovery::file::load(&mesh.discovery).unwrap();
+        let dest = registry.by_vip.get(&mesh.vip()).unwrap();
+        assert!(dest.endpoints[0].hbone, "a mesh endpoint");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -17,6 +17,10 @@ pub struct BenchArgs {
     /// HBONE tunnels through an ambient waypoint, without and with the filters.
     #[arg(long, value_enum, default_value = "proxy")]
     pub mode: Mode,
+    /// `--mode waypoint`: put the upstream behind an in-process HBONE terminator (a mesh
+    /// endpoint: the waypoint opens HBONE to it) instead of reaching it by plain TCP.
+    #[arg(long)]
+    pub mesh_endpoint: bool,
     /// Protocol from the load generator to the proxy (and from the proxy to the upstream).
     #[arg(long, value_enum, default_value = "http1")]
     pub protocol: Protocol,
@@ -176,8 +180,12 @@ fn options(args: &BenchArgs) -> anyhow::Result<Options> {
             "--mode waypoint runs HTTP/1.1 inside the HBONE tunnels: use --protocol http1"
         );
     }
+    if args.mesh_endpoint && args.mode != Mode::Waypoint {
+        anyhow::bail!("--mesh-endpoint applies to --mode waypoint");
+    }
     Ok(Options {
         mode: args.mode,
+        mesh_endpoint: args.mesh_endpoint,
         protocol: args.protocol,
         body_size: args.body_size,
         content: args.content,

@@ -58,3 +58,15 @@ fn waypoint_mode_rejects_http2_inside_the_tunnel() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--protocol http1"), "{stderr}");
 }
+
+#[test]
+fn waypoint_mode_reaches_a_mesh_endpoint_over_a_second_hbone_hop() {
+    let r = bench(&["--mode", "waypoint", "--mesh-endpoint"]);
+    assert_eq!(r["options"]["mesh_endpoint"], true);
+    proxy_figures(variant(&r, "proxy"));
+    let w = variant(&r, "waypoint");
+    proxy_figures(w);
+    let ms = r["measurements"].as_array().expect("measurements");
+    assert_eq!(ms.len(), 2, "b and w without filters: {ms:#?}");
+    assert!(ms.iter().all(|m| m["requests"].as_u64().unwrap() > 0));
+}
