@@ -107,15 +107,14 @@ impl WaypointSetup {
     }
 }
 
-/// One service: the VIP's port maps to the upstream's port on one endpoint, in the mesh or not.
+/// One service: the VIP maps to the upstream on one endpoint, in the mesh or not (the format
+/// of `waypoint.discovery.file` as `microwaf serve` reads it).
 fn discovery_yaml(vip: SocketAddr, upstream: SocketAddr, mesh: bool) -> String {
     let doc = json!({
         "services": [{
-            "hostname": SERVICE,
-            "namespace": "bench",
-            "vips": [vip.ip().to_string()],
-            "ports": [{"port": vip.port(), "target_port": upstream.port()}],
-            "endpoints": [{"address": upstream.ip().to_string(), "mesh": mesh}],
+            "name": SERVICE,
+            "addresses": [vip.to_string()],
+            "endpoints": [{"addr": upstream.to_string(), "hbone": mesh}],
         }],
     });
     serde_yaml_ng::to_string(&doc).expect("a JSON value always serializes to YAML")
@@ -124,6 +123,12 @@ fn discovery_yaml(vip: SocketAddr, upstream: SocketAddr, mesh: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn load_registry(path: &Path) -> std::sync::Arc<crate::waypoint::discovery::Registry> {
+        let d =
+            crate::waypoint::server::discovery_from_file(path).unwrap_or_else(|e| panic!("{e}"));
+        d.current().expect("one snapshot")
+    }
 
     #[test]
     fn generated_waypoint_config_and_discovery_load() {
@@ -135,7 +140,7 @@ mod tests {
         let cfg = crate::config::parse(&yaml, "wp.yaml", &dir).unwrap_or_else(|e| panic!("{e}"));
         let dump = serde_json::to_value(&cfg).unwrap();
         assert_eq!(dump["waypoint"]["address"], "127.0.0.1:8", "{dump:#}");
-        let registry = crate::waypoint::discovery::file::load(&setup.discovery).unwrap();
+        let registry = load_registry(&setup.discovery);
         let dest = registry.by_vip.get(&setup.vip()).expect("VIP resolves");
         assert_eq!(dest.endpoints.len(), 1);
         assert_eq!(dest.endpoints[0].addr, up);
@@ -151,7 +156,7 @@ mod tests {
             dump["waypoint"]["hbone_port"], port,
             "HBONE to the terminator"
         );
-        let registry = crate::waypoint::discovery::file::load(&mesh.discovery).unwrap();
+        let registry = load_registry(&mesh.discovery);
         let dest = registry.by_vip.get(&mesh.vip()).unwrap();
         assert!(dest.endpoints[0].hbone, "a mesh endpoint");
         std::fs::remove_dir_all(&dir).unwrap();
