@@ -389,15 +389,16 @@ pub fn markdown(r: &Report) -> String {
         );
     }
     let x = &r.ratios;
-    let _ = write!(
-        out,
-        "\nproxy/direct req/s **{}** (p50 +{} µs)",
-        opt(x.proxy_vs_direct_rps, 3),
-        opt(x.proxy_added_p50_us, 1)
-    );
-    for line in waypoint_ratio_lines(x) {
-        let _ = write!(out, "; {line}");
+    let mut parts = Vec::new();
+    if x.proxy_vs_direct_rps.is_some() {
+        parts.push(format!(
+            "proxy/direct req/s **{}** (p50 +{} µs)",
+            opt(x.proxy_vs_direct_rps, 3),
+            opt(x.proxy_added_p50_us, 1)
+        ));
     }
+    parts.extend(waypoint_ratio_lines(x));
+    let _ = write!(out, "\n{}", parts.join("; "));
     if x.filters_vs_proxy_rps.is_some() {
         let _ = write!(
             out,
@@ -454,5 +455,31 @@ mod tests {
         let s = summarize(&ms, Variant::Proxy).unwrap();
         assert_eq!(s.requests_per_sec, 90.0);
         assert_eq!(s.proxy_peak_rss_kib, Some(3));
+    }
+
+    #[test]
+    fn waypoint_ratios_pair_w_with_b_and_wf_with_w() {
+        let ms = vec![
+            m(Variant::Proxy, 1, 100.0, 10.0),
+            m(Variant::Waypoint, 1, 50.0, 30.0),
+            m(Variant::WaypointFilters, 1, 40.0, 35.0),
+        ];
+        let r = ratios(&ms);
+        assert_eq!(r.waypoint_vs_proxy_rps, Some(0.5));
+        assert_eq!(r.waypoint_added_p50_us, Some(20.0));
+        assert_eq!(r.waypoint_filters_vs_waypoint_rps, Some(0.8));
+        assert_eq!(r.waypoint_filters_added_p50_us, Some(5.0));
+        assert_eq!(r.proxy_vs_direct_rps, None);
+        let summary: Vec<_> = [Variant::Proxy, Variant::Waypoint, Variant::WaypointFilters]
+            .iter()
+            .filter_map(|v| summarize(&ms, *v))
+            .collect();
+        let h = Headline::of(&summary);
+        assert_eq!(h.waypoint_rps, Some(50.0));
+        assert_eq!(h.waypoint_filters_rps, Some(40.0));
+        assert_eq!(
+            serde_json::to_value(Variant::WaypointFilters).unwrap(),
+            "waypoint+filters"
+        );
     }
 }
