@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use super::hbone::HboneTarget;
 use super::load;
+use super::waypoint::WaypointSetup;
 use super::{FilterSpec, Protocol};
 
 /// How the child is started.
@@ -24,6 +26,9 @@ pub struct ChildSpec<'a> {
     pub dir: &'a Path,
     /// Names the files in `dir`.
     pub name: &'a str,
+    /// Run as an ambient waypoint (HBONE in, the filters on the HTTP inside tunnels) instead
+    /// of an HTTP listener.
+    pub waypoint: Option<&'a WaypointSetup>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +63,8 @@ pub struct ProxyChild {
     name: String,
     addr: SocketAddr,
     log: PathBuf,
+    /// How the load generator reaches a waypoint child: tunnels to `addr` for `dest`.
+    hbone: Option<(HboneTarget, SocketAddr)>,
 }
 
 /// A free port on loopback. Another process could take it before the child binds it; the
@@ -107,8 +114,11 @@ impl ProxyChild {
     pub fn start(spec: &ChildSpec<'_>) -> Result<Self, ChildError> {
         let addr = free_port().map_err(io_err("picking a port"))?;
         let config = spec.dir.join(format!("{}.yaml", spec.name));
-        std::fs::write(&config, config_yaml(addr, spec))
-            .map_err(io_err(format!("writing {}", config.display())))?;
+        let yaml = match spec.waypoint {
+            Some(w) => w.config_yaml(addr, spec.filters),
+            None => config_yaml(addr, spec),
+        };
+        std::fs::write(&config, yaml).map_err(io_err(format!("writing {}", config.display())))?;
         let log = spec.dir.join(format!("{}.log", spec.name));
         let out =
             std::fs::File::create(&log).map_err(io_err(format!("creating {}", log.display())))?;
@@ -133,11 +143,21 @@ impl ProxyChild {
             name: spec.name.to_string(),
             addr,
             log,
+            hbone: spec.waypoint.map(|w| (w.target(addr), w.vip())),
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address the load generator's requests name (the VIP behind a waypoint, else the
+    /// listener) and the tunnels that carry them, if any.
+    pub fn load_target(&self) -> (SocketAddr, Option<&HboneTarget>) {
+        match &self.hbone {
+            Some((t, dest)) => (*dest, Some(t)),
+            None => (self.addr, None),
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -174,7 +194,9 @@ impl ProxyChild {
                     log: self.log_tail(),
                 });
             }
-            if load::probe(self.addr, protocol).await.is_ok() {
+            let (addr, hbone) = self.load_target();
+            // A waypoint answers CONNECT with 503 until its discovery has synced.
+            if load::probe(addr, protocol, hbone).await.is_ok() {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -242,6 +264,7 @@ mod tests {
             workers: 1,
             dir: &dir,
             name: "t",
+            waypoint: None,
         };
         let yaml = config_yaml("127.0.0.1:8".parse().unwrap(), &spec);
         let cfg = crate::config::parse(&yaml, "t.yaml", &dir).unwrap();

@@ -28,6 +28,7 @@ use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
+use super::hbone::HboneTarget;
 use super::upstream::{grpc_frame, protobuf_bytes_field};
 use super::Protocol;
 
@@ -46,6 +47,9 @@ pub struct LoadSpec {
     pub duration: Duration,
     /// Total requests/s for constant-rate mode; `None` is closed loop.
     pub rate: Option<f64>,
+    /// Each connection is an HBONE tunnel through this waypoint instead of a TCP connection
+    /// to `addr` (which is then the tunnel's destination and the `Host`).
+    pub hbone: Option<HboneTarget>,
 }
 
 /// What a measurement saw in its timed window.
@@ -97,7 +101,23 @@ enum Conn {
     H2(http2::SendRequest<Full<Bytes>>),
 }
 
-async fn connect(addr: SocketAddr, h2: bool) -> Result<Conn, LoadError> {
+async fn connect(
+    addr: SocketAddr,
+    h2: bool,
+    hbone: Option<&HboneTarget>,
+) -> Result<Conn, LoadError> {
+    if let Some(t) = hbone {
+        let tunnel = t.open().await.map_err(|source| LoadError::Connect {
+            addr: t.waypoint,
+            source,
+        })?;
+        // HTTP/1.1 keep-alive inside the tunnel, as a pod's client speaks it to a service.
+        let (tx, conn) = http1::handshake(tunnel)
+            .await
+            .map_err(|source| LoadError::Handshake { addr, source })?;
+        tokio::spawn(conn);
+        return Ok(Conn::H1(tx));
+    }
     let stream = TcpStream::connect(addr)
         .await
         .map_err(|source| LoadError::Connect { addr, source })?;
@@ -195,8 +215,12 @@ async fn send(conn: &mut Conn, t: &Template) -> Result<Outcome, hyper::Error> {
 }
 
 /// Sends one request on a fresh connection: readiness checks and smoke tests.
-pub async fn probe(addr: SocketAddr, protocol: Protocol) -> Result<StatusCode, LoadError> {
-    let mut conn = connect(addr, protocol.is_h2()).await?;
+pub async fn probe(
+    addr: SocketAddr,
+    protocol: Protocol,
+    hbone: Option<&HboneTarget>,
+) -> Result<StatusCode, LoadError> {
+    let mut conn = connect(addr, protocol.is_h2(), hbone).await?;
     let t = Template::new(addr, protocol);
     let req = t.request();
     let res = match &mut conn {
@@ -257,7 +281,7 @@ pub async fn prepare(spec: LoadSpec) -> Result<Prepared, LoadError> {
     let h2 = spec.protocol.is_h2();
     let mut conns = Vec::with_capacity(spec.connections);
     for _ in 0..spec.connections.max(1) {
-        conns.push(connect(spec.addr, h2).await?);
+        conns.push(connect(spec.addr, h2, spec.hbone.as_ref()).await?);
     }
     Ok(Prepared { spec, conns })
 }
@@ -411,7 +435,8 @@ async fn worker(
 /// A new connection for a worker whose connection failed, retried until the plan ends.
 async fn reconnect(plan: &Plan) -> Option<Conn> {
     while Instant::now() < plan.end {
-        if let Ok(c) = connect(plan.spec.addr, plan.spec.protocol.is_h2()).await {
+        let (addr, h2) = (plan.spec.addr, plan.spec.protocol.is_h2());
+        if let Ok(c) = connect(addr, h2, plan.spec.hbone.as_ref()).await {
             return Some(c);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -11,14 +11,22 @@
 //! Modules: [`content`] response bodies, [`upstream`] the built-in server, [`load`] the load
 //! generator, [`procstat`] `/proc` readings, [`child`] the proxy child, [`runner`] the rounds,
 //! [`report`] medians, the table and the JSON document.
+//!
+//! `--mode waypoint` measures the ambient waypoint instead: (b) the proxy without filters, (w)
+//! HBONE tunnels through a waypoint child without filters, (w+f) the same with the filters
+//! ([`waypoint`] the child's mesh, [`pki`] its certificates, [`hbone`] the tunnels).
 
 pub mod child;
 pub mod content;
+pub mod hbone;
 pub mod load;
+pub mod pki;
 pub mod procstat;
 pub mod report;
 pub mod runner;
+pub mod terminator;
 pub mod upstream;
+pub mod waypoint;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -45,6 +53,17 @@ impl Protocol {
     }
 }
 
+/// What the proxy children are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// HTTP listeners: direct vs proxy vs proxy with the filters.
+    Proxy,
+    /// Ambient waypoint: plain HTTP through the proxy vs HBONE through a waypoint, without and
+    /// with the filters (HTTP/1.1 inside the tunnels).
+    Waypoint,
+}
+
 /// One wasm filter of the chain under test.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct FilterSpec {
@@ -57,6 +76,10 @@ pub struct FilterSpec {
 /// Everything a run needs, independent of how it was asked for (CLI, tests).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Options {
+    pub mode: Mode,
+    /// Waypoint mode: the upstream is a mesh endpoint behind an in-process HBONE terminator
+    /// (the waypoint opens HBONE to it) instead of a plain TCP endpoint.
+    pub mesh_endpoint: bool,
     pub protocol: Protocol,
     /// Response body size in bytes.
     pub body_size: usize,

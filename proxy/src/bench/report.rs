@@ -18,6 +18,11 @@ pub enum Variant {
     Proxy,
     /// (c) → proxy with the filter chain → upstream.
     Filters,
+    /// (w) HBONE → waypoint without filters → upstream.
+    Waypoint,
+    /// (w+f) HBONE → waypoint with the filter chain → upstream.
+    #[serde(rename = "waypoint+filters")]
+    WaypointFilters,
 }
 
 impl Variant {
@@ -26,6 +31,8 @@ impl Variant {
             Variant::Direct => "direct",
             Variant::Proxy => "proxy",
             Variant::Filters => "proxy+filters",
+            Variant::Waypoint => "waypoint",
+            Variant::WaypointFilters => "waypoint+filters",
         }
     }
 }
@@ -99,6 +106,18 @@ pub struct Ratios {
     pub filters_added_p50_us: Option<f64>,
     /// (c)/(b) p99.
     pub filters_vs_proxy_p99: Option<f64>,
+    /// (w)/(b) requests/s.
+    pub waypoint_vs_proxy_rps: Option<f64>,
+    /// (w) − (b) p50, µs.
+    pub waypoint_added_p50_us: Option<f64>,
+    /// (w)/(b) p99.
+    pub waypoint_vs_proxy_p99: Option<f64>,
+    /// (w+f)/(w) requests/s.
+    pub waypoint_filters_vs_waypoint_rps: Option<f64>,
+    /// (w+f) − (w) p50, µs.
+    pub waypoint_filters_added_p50_us: Option<f64>,
+    /// (w+f)/(w) p99.
+    pub waypoint_filters_vs_waypoint_p99: Option<f64>,
 }
 
 /// The figures scripts read, one unique key each (medians; `None` when not measured), so a
@@ -114,6 +133,14 @@ pub struct Headline {
     pub filters_cpu_s_per_1k_req: Option<f64>,
     pub proxy_peak_rss_kib: Option<u64>,
     pub filters_peak_rss_kib: Option<u64>,
+    pub waypoint_rps: Option<f64>,
+    pub waypoint_filters_rps: Option<f64>,
+    pub waypoint_p99_us: Option<f64>,
+    pub waypoint_filters_p99_us: Option<f64>,
+    pub waypoint_cpu_s_per_1k_req: Option<f64>,
+    pub waypoint_filters_cpu_s_per_1k_req: Option<f64>,
+    pub waypoint_peak_rss_kib: Option<u64>,
+    pub waypoint_filters_peak_rss_kib: Option<u64>,
 }
 
 impl Headline {
@@ -124,6 +151,7 @@ impl Headline {
             get(Variant::Proxy),
             get(Variant::Filters),
         );
+        let (w, wf) = (get(Variant::Waypoint), get(Variant::WaypointFilters));
         Self {
             direct_rps: a.map(|s| s.requests_per_sec),
             proxy_rps: b.map(|s| s.requests_per_sec),
@@ -134,6 +162,14 @@ impl Headline {
             filters_cpu_s_per_1k_req: c.and_then(|s| s.proxy_cpu_s_per_1k),
             proxy_peak_rss_kib: b.and_then(|s| s.proxy_peak_rss_kib),
             filters_peak_rss_kib: c.and_then(|s| s.proxy_peak_rss_kib),
+            waypoint_rps: w.map(|s| s.requests_per_sec),
+            waypoint_filters_rps: wf.map(|s| s.requests_per_sec),
+            waypoint_p99_us: w.map(|s| s.latency_us.p99),
+            waypoint_filters_p99_us: wf.map(|s| s.latency_us.p99),
+            waypoint_cpu_s_per_1k_req: w.and_then(|s| s.proxy_cpu_s_per_1k),
+            waypoint_filters_cpu_s_per_1k_req: wf.and_then(|s| s.proxy_cpu_s_per_1k),
+            waypoint_peak_rss_kib: w.and_then(|s| s.proxy_peak_rss_kib),
+            waypoint_filters_peak_rss_kib: wf.and_then(|s| s.proxy_peak_rss_kib),
         }
     }
 }
@@ -224,6 +260,24 @@ pub fn ratios(ms: &[Measurement]) -> Ratios {
         filters_vs_proxy_p99: paired(ms, Filters, Proxy, |c, b| {
             c.latency_us.p99 / b.latency_us.p99
         }),
+        waypoint_vs_proxy_rps: paired(ms, Waypoint, Proxy, |w, b| {
+            w.requests_per_sec / b.requests_per_sec
+        }),
+        waypoint_added_p50_us: paired(ms, Waypoint, Proxy, |w, b| {
+            w.latency_us.p50 - b.latency_us.p50
+        }),
+        waypoint_vs_proxy_p99: paired(ms, Waypoint, Proxy, |w, b| {
+            w.latency_us.p99 / b.latency_us.p99
+        }),
+        waypoint_filters_vs_waypoint_rps: paired(ms, WaypointFilters, Waypoint, |f, w| {
+            f.requests_per_sec / w.requests_per_sec
+        }),
+        waypoint_filters_added_p50_us: paired(ms, WaypointFilters, Waypoint, |f, w| {
+            f.latency_us.p50 - w.latency_us.p50
+        }),
+        waypoint_filters_vs_waypoint_p99: paired(ms, WaypointFilters, Waypoint, |f, w| {
+            f.latency_us.p99 / w.latency_us.p99
+        }),
     }
 }
 
@@ -236,7 +290,7 @@ pub fn table(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<14} {:>11} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8}",
+        "{:<16} {:>11} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8}",
         "variant",
         "req/s",
         "p50 µs",
@@ -250,7 +304,7 @@ pub fn table(r: &Report) -> String {
     for s in &r.summary {
         let _ = writeln!(
             out,
-            "{:<14} {:>11.0} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>10} {:>9} {:>8}",
+            "{:<16} {:>11.0} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>10} {:>9} {:>8}",
             s.variant.label(),
             s.requests_per_sec,
             s.latency_us.p50,
@@ -264,12 +318,17 @@ pub fn table(r: &Report) -> String {
     }
     let x = &r.ratios;
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "proxy/direct req/s {}  (p50 +{} µs)",
-        opt(x.proxy_vs_direct_rps, 3),
-        opt(x.proxy_added_p50_us, 1)
-    );
+    if x.proxy_vs_direct_rps.is_some() {
+        let _ = writeln!(
+            out,
+            "proxy/direct req/s {}  (p50 +{} µs)",
+            opt(x.proxy_vs_direct_rps, 3),
+            opt(x.proxy_added_p50_us, 1)
+        );
+    }
+    for line in waypoint_ratio_lines(x) {
+        let _ = writeln!(out, "{line}");
+    }
     if x.filters_vs_proxy_rps.is_some() {
         let _ = writeln!(
             out,
@@ -285,6 +344,28 @@ pub fn table(r: &Report) -> String {
         r.options.rounds, r.mode
     );
     out
+}
+
+/// The waypoint mode's ratios, (w)/(b) and (w+f)/(w), when measured.
+fn waypoint_ratio_lines(x: &Ratios) -> Vec<String> {
+    let mut lines = Vec::new();
+    if x.waypoint_vs_proxy_rps.is_some() {
+        lines.push(format!(
+            "waypoint/proxy req/s {}  (p50 +{} µs, p99 ×{})",
+            opt(x.waypoint_vs_proxy_rps, 3),
+            opt(x.waypoint_added_p50_us, 1),
+            opt(x.waypoint_vs_proxy_p99, 2)
+        ));
+    }
+    if x.waypoint_filters_vs_waypoint_rps.is_some() {
+        lines.push(format!(
+            "waypoint+filters/waypoint req/s {}  (p50 +{} µs, p99 ×{})",
+            opt(x.waypoint_filters_vs_waypoint_rps, 3),
+            opt(x.waypoint_filters_added_p50_us, 1),
+            opt(x.waypoint_filters_vs_waypoint_p99, 2)
+        ));
+    }
+    lines
 }
 
 /// The same figures as [`table`] as a markdown table (for BENCHMARKS.md).
@@ -308,12 +389,16 @@ pub fn markdown(r: &Report) -> String {
         );
     }
     let x = &r.ratios;
-    let _ = write!(
-        out,
-        "\nproxy/direct req/s **{}** (p50 +{} µs)",
-        opt(x.proxy_vs_direct_rps, 3),
-        opt(x.proxy_added_p50_us, 1)
-    );
+    let mut parts = Vec::new();
+    if x.proxy_vs_direct_rps.is_some() {
+        parts.push(format!(
+            "proxy/direct req/s **{}** (p50 +{} µs)",
+            opt(x.proxy_vs_direct_rps, 3),
+            opt(x.proxy_added_p50_us, 1)
+        ));
+    }
+    parts.extend(waypoint_ratio_lines(x));
+    let _ = write!(out, "\n{}", parts.join("; "));
     if x.filters_vs_proxy_rps.is_some() {
         let _ = write!(
             out,
@@ -370,5 +455,31 @@ mod tests {
         let s = summarize(&ms, Variant::Proxy).unwrap();
         assert_eq!(s.requests_per_sec, 90.0);
         assert_eq!(s.proxy_peak_rss_kib, Some(3));
+    }
+
+    #[test]
+    fn waypoint_ratios_pair_w_with_b_and_wf_with_w() {
+        let ms = vec![
+            m(Variant::Proxy, 1, 100.0, 10.0),
+            m(Variant::Waypoint, 1, 50.0, 30.0),
+            m(Variant::WaypointFilters, 1, 40.0, 35.0),
+        ];
+        let r = ratios(&ms);
+        assert_eq!(r.waypoint_vs_proxy_rps, Some(0.5));
+        assert_eq!(r.waypoint_added_p50_us, Some(20.0));
+        assert_eq!(r.waypoint_filters_vs_waypoint_rps, Some(0.8));
+        assert_eq!(r.waypoint_filters_added_p50_us, Some(5.0));
+        assert_eq!(r.proxy_vs_direct_rps, None);
+        let summary: Vec<_> = [Variant::Proxy, Variant::Waypoint, Variant::WaypointFilters]
+            .iter()
+            .filter_map(|v| summarize(&ms, *v))
+            .collect();
+        let h = Headline::of(&summary);
+        assert_eq!(h.waypoint_rps, Some(50.0));
+        assert_eq!(h.waypoint_filters_rps, Some(40.0));
+        assert_eq!(
+            serde_json::to_value(Variant::WaypointFilters).unwrap(),
+            "waypoint+filters"
+        );
     }
 }

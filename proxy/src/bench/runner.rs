@@ -5,11 +5,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::child::{ChildError, ChildSpec, ProxyChild};
+use super::hbone::HboneTarget;
 use super::load::{self, LoadError, LoadSpec};
+use super::pki::PkiError;
 use super::procstat::{self, Machine};
 use super::report::{self, Latency, Measurement, Report, Variant};
 use super::upstream::{ResponseSpec, Upstream};
-use super::Options;
+use super::waypoint::WaypointSetup;
+use super::{Mode, Options, Protocol};
 
 /// How long a child may take to become ready: compiling a large filter unoptimised (debug
 /// builds) takes tens of seconds on a busy machine.
@@ -31,6 +34,10 @@ pub enum BenchError {
     },
     #[error(transparent)]
     Child(#[from] ChildError),
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    #[error("--mode waypoint runs HTTP/1.1 inside HBONE tunnels; {0:?} is not supported there")]
+    WaypointProtocol(Protocol),
     #[error("{variant} (round {round}): {source}")]
     Load {
         variant: &'static str,
@@ -78,6 +85,9 @@ pub async fn run(
             source,
         })?;
     }
+    if opts.mode == Mode::Waypoint && opts.protocol != Protocol::Http1 {
+        return Err(BenchError::WaypointProtocol(opts.protocol));
+    }
     let dir = WorkDir::create()?;
     let upstream = Upstream::start(
         "127.0.0.1:0".parse().expect("valid address"),
@@ -90,7 +100,15 @@ pub async fn run(
     .map_err(BenchError::Upstream)?;
     progress(&format!("upstream on {}", upstream.addr()));
 
-    let spec = |name, filters| ChildSpec {
+    let setup = match opts.mode {
+        Mode::Waypoint => Some(WaypointSetup::create(
+            &dir.0,
+            upstream.addr(),
+            opts.mesh_endpoint,
+        )?),
+        Mode::Proxy => None,
+    };
+    let spec = |name, filters, waypoint| ChildSpec {
         exe,
         protocol: opts.protocol,
         upstream: upstream.addr(),
@@ -98,56 +116,68 @@ pub async fn run(
         workers: opts.proxy_workers,
         dir: &dir.0,
         name,
+        waypoint,
     };
-    let mut proxy = ProxyChild::start(&spec("proxy", &[]))?;
-    let mut filtered = if opts.filters.is_empty() {
-        None
-    } else {
-        Some(ProxyChild::start(&spec("filters", &opts.filters))?)
-    };
-    proxy.wait_ready(opts.protocol, READY_TIMEOUT).await?;
-    progress(&format!(
-        "proxy (no filters) on {}, pid {}",
-        proxy.addr(),
-        proxy.pid()
+    // Every variant and its child (none for direct), started together, then waited for.
+    let mut targets: Vec<(Variant, Option<ProxyChild>)> = Vec::new();
+    if setup.is_none() {
+        targets.push((Variant::Direct, None));
+    }
+    targets.push((
+        Variant::Proxy,
+        Some(ProxyChild::start(&spec("proxy", &[], None))?),
     ));
-    if let Some(c) = &mut filtered {
+    if let Some(w) = &setup {
+        let child = ProxyChild::start(&spec("waypoint", &[], Some(w)))?;
+        targets.push((Variant::Waypoint, Some(child)));
+    }
+    if !opts.filters.is_empty() {
+        let (variant, name) = match &setup {
+            None => (Variant::Filters, "filters"),
+            Some(_) => (Variant::WaypointFilters, "waypoint-filters"),
+        };
+        let child = ProxyChild::start(&spec(name, &opts.filters, setup.as_ref()))?;
+        targets.push((variant, Some(child)));
+    }
+    for (variant, child) in &mut targets {
+        let Some(c) = child else { continue };
         c.wait_ready(opts.protocol, READY_TIMEOUT).await?;
+        let filters = match variant {
+            Variant::Filters | Variant::WaypointFilters => opts.filters.len(),
+            _ => 0,
+        };
         progress(&format!(
-            "proxy with {} filter(s) on {}, pid {}",
-            opts.filters.len(),
+            "{} ({filters} filter(s)) on {}, pid {}",
+            variant.label(),
             c.addr(),
             c.pid()
         ));
     }
 
-    let mut variants = vec![Variant::Direct, Variant::Proxy];
-    if filtered.is_some() {
-        variants.push(Variant::Filters);
-    }
+    let variants: Vec<Variant> = targets.iter().map(|(v, _)| *v).collect();
     let mut measurements = Vec::new();
     for round in 1..=opts.rounds.max(1) {
-        let mut order = variants.clone();
-        order.rotate_left((round - 1) % variants.len());
-        for variant in order {
-            let (addr, pid) = match variant {
-                Variant::Direct => (upstream.addr(), None),
-                Variant::Proxy => (proxy.addr(), Some(proxy.pid())),
-                Variant::Filters => {
-                    let c = filtered
-                        .as_ref()
-                        .expect("filters variant only with a filtered child");
-                    (c.addr(), Some(c.pid()))
+        let mut order: Vec<usize> = (0..targets.len()).collect();
+        order.rotate_left((round - 1) % targets.len());
+        for i in order {
+            let (variant, child) = &targets[i];
+            let (addr, hbone, pid) = match child {
+                None => (upstream.addr(), None, None),
+                Some(c) => {
+                    let (addr, hbone) = c.load_target();
+                    (addr, hbone.cloned(), Some(c.pid()))
                 }
             };
-            let m = measure(&opts, variant, round, addr, pid).await?;
+            let target = LoadTarget { addr, hbone, pid };
+            let m = measure(&opts, *variant, round, target).await?;
             progress(&progress_line(&opts, &m));
             measurements.push(m);
         }
     }
-    proxy.stop(Duration::from_secs(5));
-    if let Some(c) = filtered {
-        c.stop(Duration::from_secs(5));
+    for (_, child) in targets {
+        if let Some(c) = child {
+            c.stop(Duration::from_secs(5));
+        }
     }
     drop(upstream);
 
@@ -175,15 +205,22 @@ pub async fn run(
     })
 }
 
+/// Where one measurement's load goes, and whose CPU and memory it reads.
+struct LoadTarget {
+    addr: std::net::SocketAddr,
+    hbone: Option<HboneTarget>,
+    pid: Option<u32>,
+}
+
 /// One variant, one round: warm up, then sample the proxy's CPU and peak RSS around the timed
 /// window.
 async fn measure(
     opts: &Options,
     variant: Variant,
     round: usize,
-    addr: std::net::SocketAddr,
-    pid: Option<u32>,
+    target: LoadTarget,
 ) -> Result<Measurement, BenchError> {
+    let LoadTarget { addr, hbone, pid } = target;
     let load_err = |source| BenchError::Load {
         variant: variant.label(),
         round,
@@ -197,6 +234,7 @@ async fn measure(
         warmup: opts.warmup,
         duration: opts.duration,
         rate: opts.rate,
+        hbone,
     };
     let running = load::prepare(spec).await.map_err(load_err)?.start();
     sleep_until(running.measure).await;
@@ -237,7 +275,7 @@ async fn sleep_until(t: Instant) {
 
 fn progress_line(opts: &Options, m: &Measurement) -> String {
     let mut line = format!(
-        "round {}/{} {:<14} {:>9.0} req/s  p50 {:.1} µs  p99 {:.1} µs",
+        "round {}/{} {:<16} {:>9.0} req/s  p50 {:.1} µs  p99 {:.1} µs",
         m.round,
         opts.rounds,
         m.variant.label(),

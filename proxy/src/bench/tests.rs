@@ -28,6 +28,7 @@ async fn drive(
         warmup: Duration::from_millis(100),
         duration: Duration::from_millis(300),
         rate,
+        hbone: None,
     })
     .await
     .unwrap()
@@ -87,6 +88,7 @@ async fn unreachable_target_is_a_connect_error() {
         warmup: Duration::ZERO,
         duration: Duration::from_millis(10),
         rate: None,
+        hbone: None,
     })
     .await
     .unwrap_err();

@@ -8,11 +8,19 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use microwaf_proxy::bench::{self, upstream, Content, FilterSpec, Options, Protocol};
+use microwaf_proxy::bench::{self, upstream, Content, FilterSpec, Mode, Options, Protocol};
 use microwaf_proxy::config;
 
 #[derive(Args)]
 pub struct BenchArgs {
+    /// `proxy`: direct vs proxy vs proxy+filters. `waypoint`: plain HTTP through the proxy vs
+    /// HBONE tunnels through an ambient waypoint, without and with the filters.
+    #[arg(long, value_enum, default_value = "proxy")]
+    pub mode: Mode,
+    /// `--mode waypoint`: put the upstream behind an in-process HBONE terminator (a mesh
+    /// endpoint: the waypoint opens HBONE to it) instead of reaching it by plain TCP.
+    #[arg(long)]
+    pub mesh_endpoint: bool,
     /// Protocol from the load generator to the proxy (and from the proxy to the upstream).
     #[arg(long, value_enum, default_value = "http1")]
     pub protocol: Protocol,
@@ -110,7 +118,8 @@ fn run_inner(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     eprintln!(
-        "microwaf bench: {:?}, {} B {:?} responses, {} connections, {} rounds of {} s (+{} s warm-up)",
+        "microwaf bench: {:?} {:?}, {} B {:?} responses, {} connections, {} rounds of {} s (+{} s warm-up)",
+        opts.mode,
         opts.protocol,
         opts.body_size,
         opts.content,
@@ -166,7 +175,17 @@ fn options(args: &BenchArgs) -> anyhow::Result<Options> {
             config,
         });
     }
+    if args.mode == Mode::Waypoint && args.protocol != Protocol::Http1 {
+        anyhow::bail!(
+            "--mode waypoint runs HTTP/1.1 inside the HBONE tunnels: use --protocol http1"
+        );
+    }
+    if args.mesh_endpoint && args.mode != Mode::Waypoint {
+        anyhow::bail!("--mesh-endpoint applies to --mode waypoint");
+    }
     Ok(Options {
+        mode: args.mode,
+        mesh_endpoint: args.mesh_endpoint,
         protocol: args.protocol,
         body_size: args.body_size,
         content: args.content,

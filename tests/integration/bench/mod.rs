@@ -2,6 +2,8 @@
 //! as `microwaf serve`, a very short run, and the JSON report it prints. No timing is asserted:
 //! only that every variant was measured, with positive rates and well-formed figures.
 
+mod waypoint;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
