@@ -101,6 +101,9 @@ impl WaypointSetup {
                 "http_filters": filters,
                 "certs": {"cert": certs.cert, "key": certs.key, "root": certs.root},
                 "discovery": {"file": self.discovery},
+                // Ephemeral loopback mesh ports: several children run side by side.
+                "health": "127.0.0.1:0",
+                "metrics": "127.0.0.1:0",
             },
         });
         serde_yaml_ng::to_string(&doc).expect("a JSON value always serializes to YAML")
@@ -108,13 +111,14 @@ impl WaypointSetup {
 }
 
 /// One service: the VIP maps to the upstream on one endpoint, in the mesh or not (the format
-/// of `waypoint.discovery.file` as `microwaf serve` reads it).
+/// of `waypoint.discovery.file`, docs/discovery.md).
 fn discovery_yaml(vip: SocketAddr, upstream: SocketAddr, mesh: bool) -> String {
     let doc = json!({
         "services": [{
-            "name": SERVICE,
-            "addresses": [vip.to_string()],
-            "endpoints": [{"addr": upstream.to_string(), "hbone": mesh}],
+            "hostname": SERVICE,
+            "vips": [vip.ip().to_string()],
+            "ports": [{"port": vip.port(), "target_port": upstream.port()}],
+            "endpoints": [{"address": upstream.ip().to_string(), "mesh": mesh}],
         }],
     });
     serde_yaml_ng::to_string(&doc).expect("a JSON value always serializes to YAML")
@@ -125,9 +129,8 @@ mod tests {
     use super::*;
 
     fn load_registry(path: &Path) -> std::sync::Arc<crate::waypoint::discovery::Registry> {
-        let d =
-            crate::waypoint::server::discovery_from_file(path).unwrap_or_else(|e| panic!("{e}"));
-        d.current().expect("one snapshot")
+        let r = crate::waypoint::discovery::file::load(path).unwrap_or_else(|e| panic!("{e}"));
+        std::sync::Arc::new(r)
     }
 
     #[test]
