@@ -4,49 +4,10 @@
 
 mod waypoint;
 
-use std::path::PathBuf;
+use microwaf_tests::bin::microwaf;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use serde_json::Value;
-
-/// The `microwaf` binary of this build profile. `cargo test` builds the proxy's library for
-/// this test but not its binary, so it is built once here (a no-op when it is up to date).
-fn microwaf() -> &'static PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable path");
-        // target/<profile>/deps/integration-<hash> → target/<profile>
-        let profile_dir = exe
-            .parent()
-            .and_then(|d| d.parent())
-            .expect("target layout");
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "microwaf-proxy",
-                "--bin",
-                "microwaf",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if release {
-            build.arg("--release");
-        }
-        let status = build.status().expect("running cargo build");
-        assert!(
-            status.success(),
-            "cargo build of the microwaf binary failed"
-        );
-        let bin = profile_dir.join("microwaf");
-        assert!(bin.exists(), "{} missing after the build", bin.display());
-        bin
-    })
-}
 
 /// Runs `microwaf bench --json` with `args` and returns the parsed report.
 fn bench(args: &[&str]) -> Value {

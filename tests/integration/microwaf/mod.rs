@@ -11,10 +11,8 @@ mod scan_cli;
 mod streaming;
 mod visibility;
 
+pub use microwaf_tests::bin::microwaf;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
 
 use microwaf_proxy::app::App;
 use microwaf_tests::fixtures::{self, Target};
@@ -71,25 +69,4 @@ pub async fn start_with(policy: &str) -> (App, upstream::Upstream) {
     let up = upstream::Upstream::start().await;
     let app = start(&config(up.addr, policy)).await;
     (app, up)
-}
-
-/// The `microwaf` binary of this target dir, built once (a plain `cargo test -p
-/// microwaf-tests` does not build other packages' binaries).
-pub fn microwaf() -> &'static PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test exe");
-        let dir = exe
-            .parent()
-            .and_then(|d| d.parent())
-            .expect("target profile dir");
-        let bin = dir.join(format!("microwaf{}", std::env::consts::EXE_SUFFIX));
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "microwaf-proxy", "--bin", "microwaf"])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building the microwaf binary failed");
-        bin
-    })
 }

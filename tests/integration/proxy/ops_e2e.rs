@@ -2,6 +2,7 @@
 //! plugin that fails on reload keeps the old configuration, and SIGTERM with a request still in
 //! flight past the drain deadline cuts it and ends the process.
 
+use microwaf_tests::bin::microwaf;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -91,20 +92,6 @@ async fn editing_the_file_reloads_the_app_and_a_bad_plugin_keeps_the_old_config(
     );
     assert!(app.config().listeners[0].name == "main");
     let _ = std::fs::remove_dir_all(dir);
-}
-
-/// The `microwaf` binary of this target dir, built if missing.
-fn microwaf() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let bin = dir.join(format!("microwaf{}", std::env::consts::EXE_SUFFIX));
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "-p", "microwaf-proxy", "--bin", "microwaf"])
-        .status()
-        .unwrap();
-    assert!(status.success() && bin.exists());
-    bin
 }
 
 #[tokio::test]

@@ -1,33 +1,11 @@
 //! `microwaf compile` and `microwaf run`, through the real binary.
 
+use microwaf_tests::bin::microwaf;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use microwaf_runtime::{load_precompiled, Runtime, RuntimeConfig};
 use microwaf_tests::fixtures::{self, Target};
-
-/// The `microwaf` binary next to this test's target dir, built once if missing (a plain
-/// `cargo test -p microwaf-tests` does not build other packages' binaries).
-fn microwaf() -> &'static PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test exe");
-        let dir = exe
-            .parent()
-            .and_then(|d| d.parent())
-            .expect("target profile dir");
-        let bin = dir.join(format!("microwaf{}", std::env::consts::EXE_SUFFIX));
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "microwaf-proxy", "--bin", "microwaf"])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building the microwaf binary failed");
-        assert!(bin.exists(), "{} missing after build", bin.display());
-        bin
-    })
-}
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("microwaf-cli-{}", std::process::id()));
