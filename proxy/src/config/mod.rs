@@ -83,7 +83,8 @@ pub fn parse(text: &str, file: &str, base_dir: &Path) -> Result<Config, ConfigEr
     parsed.map_err(|e| e.in_file(file))
 }
 
-fn syntax(file: &str, e: &serde_yaml_ng::Error) -> ConfigError {
+/// A YAML syntax error as a [`ConfigError`] (also used by the waypoint's discovery file).
+pub(crate) fn syntax(file: &str, e: &serde_yaml_ng::Error) -> ConfigError {
     let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
     // The library says "<reason> at line L column C[, while parsing …]"; the location goes
     // in front instead, the context stays.

@@ -38,7 +38,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{Destination, Endpoint, Registry};
-use crate::config::{ConfigError, FieldError};
+use crate::config::{syntax, ConfigError, FieldError};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -223,19 +223,6 @@ fn note_pod(
             format!("{at}.mesh"),
             format!("{ip} is listed with mesh: {} at {}", o.get().0, o.get().1),
         )),
-    }
-}
-
-fn syntax(file: &str, e: &serde_yaml_ng::Error) -> ConfigError {
-    let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-    let reason = e
-        .to_string()
-        .replacen(&format!(" at line {line} column {column}"), "", 1);
-    ConfigError::Syntax {
-        file: file.to_owned(),
-        line,
-        column,
-        reason,
     }
 }
 
