@@ -78,6 +78,9 @@ struct TrapLabels {
 /// Reads one counter of a plugin's failure snapshot.
 type FailureReader = fn(&microwaf_runtime::FailureSnapshot) -> u64;
 
+/// Reads one gauge of a plugin's health.
+type HealthReader = fn(&crate::http::filter::WasmHealth) -> u64;
+
 fn encode_wasm(
     state: &crate::state::State,
     encoder: &mut DescriptorEncoder,
@@ -93,11 +96,32 @@ fn encode_wasm(
         None,
         MetricType::Gauge,
     )?;
-    for (name, (_, live)) in &health {
+    for (name, h) in &health {
         let l = PluginLabels {
             plugin: name.clone(),
         };
-        ConstGauge::new(*live as i64).encode(vms.encode_family(&l)?)?;
+        ConstGauge::new(h.live_vms as i64).encode(vms.encode_family(&l)?)?;
+    }
+    let gauges: [(&str, &str, HealthReader); 2] = [
+        (
+            "microwaf_wasm_memory_bytes",
+            "Linear memory held by the plugin's live VMs together",
+            |h| h.memory.linear_bytes,
+        ),
+        (
+            "microwaf_wasm_vm_memory_peak_bytes",
+            "The most linear memory one VM of the plugin has held",
+            |h| h.memory.peak_vm_bytes,
+        ),
+    ];
+    for (metric, help, value) in gauges {
+        let mut m = encoder.encode_descriptor(metric, help, None, MetricType::Gauge)?;
+        for (name, h) in &health {
+            let l = PluginLabels {
+                plugin: name.clone(),
+            };
+            ConstGauge::new(value(h) as i64).encode(m.encode_family(&l)?)?;
+        }
     }
     let mut traps = encoder.encode_descriptor(
         "microwaf_wasm_traps",
@@ -105,8 +129,8 @@ fn encode_wasm(
         None,
         MetricType::Counter,
     )?;
-    for (name, (f, _)) in &health {
-        for (kind, n) in &f.traps {
+    for (name, h) in &health {
+        for (kind, n) in &h.failures.traps {
             let l = TrapLabels {
                 plugin: name.clone(),
                 kind: kind.as_str().to_owned(),
@@ -128,11 +152,11 @@ fn encode_wasm(
     ];
     for (metric, help, value) in counters {
         let mut m = encoder.encode_descriptor(metric, help, None, MetricType::Counter)?;
-        for (name, (f, _)) in &health {
+        for (name, h) in &health {
             let l = PluginLabels {
                 plugin: name.clone(),
             };
-            ConstCounter::new(value(f)).encode(m.encode_family(&l)?)?;
+            ConstCounter::new(value(&h.failures)).encode(m.encode_family(&l)?)?;
         }
     }
     Ok(())

@@ -29,6 +29,7 @@ fn crc32(bytes: &[u8]) -> [u8; 4] {
 }
 use wasmtime::{Engine, Module};
 
+use crate::engine::WasmEngine;
 use crate::error::RuntimeError;
 
 /// Version 2: CRC-32 trailer (version 1 files carried SHA-256 and are recompiled once).
@@ -66,14 +67,24 @@ impl ModuleCache {
     }
 
     /// Loads `wasm` from the cache, compiling (and storing) it when needed.
-    pub fn load(
+    pub(crate) fn load(
         &self,
-        engine: &Engine,
+        wasm_engine: &WasmEngine,
         plugin: &str,
         wasm: &[u8],
     ) -> Result<(Module, CacheOutcome), RuntimeError> {
+        let engine = &wasm_engine.engine;
+        let compile = |wasm: &[u8]| {
+            let artifact = wasm_engine
+                .compiler
+                .precompile(wasm)
+                .map_err(|e| compile_err(plugin, e))?;
+            let module =
+                deserialize_verified(engine, &artifact).map_err(|e| compile_err(plugin, e))?;
+            Ok::<_, RuntimeError>((artifact, module))
+        };
         let Some(path) = self.path_for(engine, wasm) else {
-            return Ok((compile(engine, plugin, wasm)?, CacheOutcome::Disabled));
+            return Ok((compile(wasm)?.1, CacheOutcome::Disabled));
         };
         let mut outcome = CacheOutcome::Miss;
         if let Ok(file) = fs::read(&path) {
@@ -85,18 +96,10 @@ impl ModuleCache {
                 }
             }
         }
-        let artifact = engine
-            .precompile_module(wasm)
-            .map_err(|e| compile_err(plugin, e))?;
+        let (artifact, module) = compile(wasm)?;
         write_atomically(&path, &artifact)?;
-        let module = deserialize_verified(engine, &artifact).map_err(|e| compile_err(plugin, e))?;
         Ok((module, outcome))
     }
-}
-
-/// Compiles without touching the disk.
-pub fn compile(engine: &Engine, plugin: &str, wasm: &[u8]) -> Result<Module, RuntimeError> {
-    Module::new(engine, wasm).map_err(|e| compile_err(plugin, e))
 }
 
 /// Precompiles `wasm` into a standalone cache file (what `microwaf compile` writes).

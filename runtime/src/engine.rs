@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
 
+use crate::compiler::Compiler;
 use crate::config::RuntimeConfig;
 use crate::error::RuntimeError;
 use crate::host::VmState;
@@ -20,6 +21,8 @@ use crate::host::VmState;
 /// Engine, linker and the epoch ticker. Dropping it stops the ticker.
 pub(crate) struct WasmEngine {
     pub engine: Engine,
+    /// Compiles modules for `engine` (in an engine of its own, see `compiler`).
+    pub compiler: Compiler,
     pub linker: Linker<VmState>,
     pub epoch_tick: Duration,
     stop: Arc<AtomicBool>,
@@ -27,7 +30,9 @@ pub(crate) struct WasmEngine {
 
 impl WasmEngine {
     pub fn new(cfg: &RuntimeConfig) -> Result<Self, RuntimeError> {
-        let engine = Engine::new(&wasmtime_config(cfg)).map_err(engine_err)?;
+        let config = wasmtime_config(cfg);
+        let engine = Engine::new(&config).map_err(engine_err)?;
+        let compiler = Compiler::new(config);
         let mut linker = Linker::new(&engine);
         microwaf_abi::add_to_linker(&mut linker, |s: &mut VmState| s).map_err(engine_err)?;
         microwaf_abi::add_wasi_to_linker(&mut linker, |s: &mut VmState| s).map_err(engine_err)?;
@@ -35,6 +40,7 @@ impl WasmEngine {
         spawn_epoch_ticker(engine.clone(), cfg.epoch_tick, stop.clone())?;
         Ok(WasmEngine {
             engine,
+            compiler,
             linker,
             epoch_tick: cfg.epoch_tick,
             stop,

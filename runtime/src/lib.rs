@@ -35,6 +35,7 @@
 
 mod cache;
 mod callout;
+mod compiler;
 mod config;
 mod embedder;
 mod engine;
@@ -44,6 +45,7 @@ mod fault;
 pub mod foreign;
 mod host;
 mod mailbox;
+mod memory;
 pub mod metrics;
 mod network;
 mod plugin;
@@ -55,7 +57,7 @@ mod stream;
 mod vm;
 mod wasi;
 
-pub use cache::{compile, load_precompiled, precompile_to, CacheOutcome, ModuleCache};
+pub use cache::{load_precompiled, precompile_to, CacheOutcome, ModuleCache};
 pub use config::{FailPolicy, Limits, PluginConfig, RuntimeConfig, WasmSource};
 pub use embedder::{
     CalloutReply, CalloutResponse, CalloutResult, DynProperties, Embedder, GrpcCalloutRequest,
@@ -64,6 +66,7 @@ pub use embedder::{
 };
 pub use error::RuntimeError;
 pub use fault::{FailureSnapshot, TrapKind};
+pub use memory::MemorySnapshot;
 pub use microwaf_abi::{AbiVersion, LogLevel, PeerType, Status, StreamType};
 pub use network::{NetworkDecision, NetworkStream};
 pub use plugin::Plugin;

@@ -11,6 +11,7 @@ use crate::embedder::{DynProperties, Embedder, StreamEvents};
 use crate::fault::{FailureCounters, FailureSnapshot};
 use crate::host::ContextKind;
 use crate::mailbox::Mailbox;
+use crate::memory::{MemorySnapshot, MemoryTally};
 use crate::metrics::{MetricRegistry, MetricSnapshot};
 use crate::network::NetworkStream;
 use crate::pool::VmSlot;
@@ -25,6 +26,7 @@ pub(crate) struct PluginShared {
     pub shared: Arc<SharedRegistry>,
     pub metrics: Arc<MetricRegistry>,
     pub counters: FailureCounters,
+    pub memory: Arc<MemoryTally>,
 }
 
 /// VMs whose root context deferred its deletion (`on_done` returned false) after their plugin
@@ -111,6 +113,11 @@ impl Plugin {
     /// Trap, replacement and start-failure counters.
     pub fn failures(&self) -> FailureSnapshot {
         self.shared.counters.snapshot()
+    }
+
+    /// Linear memory held by the plugin's VMs, and the most any one of them has held.
+    pub fn memory(&self) -> MemorySnapshot {
+        self.shared.memory.snapshot()
     }
 
     /// The plugin's metrics, aggregated over its VMs, in definition order.

@@ -62,7 +62,7 @@ impl Runtime {
         name: &str,
         wasm: &[u8],
     ) -> Result<(wasmtime::Module, CacheOutcome), RuntimeError> {
-        self.cache.load(&self.engine.engine, name, wasm)
+        self.cache.load(&self.engine, name, wasm)
     }
 
     /// Loads a plugin and starts all its VMs. Fails with the plugin's logs if a start callback
@@ -81,7 +81,7 @@ impl Runtime {
             });
         }
         check_memory_cap(&wasm, &name, config.limits.memory_bytes)?;
-        let (module, _) = self.cache.load(&self.engine.engine, &name, &wasm)?;
+        let (module, _) = self.cache.load(&self.engine, &name, &wasm)?;
         let abi = AbiVersion::detect(module.exports().map(|e| e.name())).ok_or_else(|| {
             RuntimeError::NotProxyWasm {
                 plugin: name.clone(),
@@ -105,6 +105,7 @@ impl Runtime {
             shared: self.shared.clone(),
             metrics: Arc::new(MetricRegistry::new()),
             counters: FailureCounters::default(),
+            memory: Default::default(),
         });
         let mut slots = Vec::with_capacity(count);
         for index in 0..count {

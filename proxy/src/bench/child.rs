@@ -118,6 +118,10 @@ impl ProxyChild {
             Some(w) => w.config_yaml(addr, spec.filters),
             None => config_yaml(addr, spec),
         };
+        // A module cache, as a deployment has: every round after the first loads the filters
+        // precompiled, so the proxy measured never holds a compiler's pages.
+        let cache = spec.dir.join("module-cache");
+        let yaml = format!("module_cache: {:?}\n{yaml}", cache.display().to_string());
         std::fs::write(&config, yaml).map_err(io_err(format!("writing {}", config.display())))?;
         let log = spec.dir.join(format!("{}.log", spec.name));
         let out =

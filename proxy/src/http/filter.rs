@@ -207,8 +207,16 @@ pub trait HttpFilterFactory: Send + Sync {
         None
     }
 
-    /// Trap, replacement and start-failure counters and live VMs (wasm plugins).
-    fn wasm_health(&self) -> Option<(microwaf_runtime::FailureSnapshot, usize)> {
+    /// Trap, replacement and start-failure counters, live VMs and their memory (wasm plugins).
+    fn wasm_health(&self) -> Option<WasmHealth> {
         None
     }
+}
+
+/// What the metrics report of a wasm plugin's VMs.
+#[derive(Debug, Clone)]
+pub struct WasmHealth {
+    pub failures: microwaf_runtime::FailureSnapshot,
+    pub live_vms: usize,
+    pub memory: microwaf_runtime::MemorySnapshot,
 }

@@ -51,8 +51,12 @@ impl HttpFilterFactory for WasmFactory {
         )
     }
 
-    fn wasm_health(&self) -> Option<(microwaf_runtime::FailureSnapshot, usize)> {
-        Some((self.plugin.failures(), self.plugin.live_vms()))
+    fn wasm_health(&self) -> Option<crate::http::filter::WasmHealth> {
+        Some(crate::http::filter::WasmHealth {
+            failures: self.plugin.failures(),
+            live_vms: self.plugin.live_vms(),
+            memory: self.plugin.memory(),
+        })
     }
 
     fn filter_metrics(&self) -> Vec<FilterMetric> {

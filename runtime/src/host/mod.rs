@@ -17,13 +17,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use microwaf_abi::AbiVersion;
-use wasmtime::StoreLimits;
 
 pub(crate) use context::{Context, ContextKind, Pending};
 
 use crate::embedder::{CalloutResponse, GrpcStreamHandle};
 use crate::foreign::ForeignFunctions;
 use crate::mailbox::Mailbox;
+use crate::memory::VmLimiter;
 use crate::metrics::VmMetrics;
 use crate::plugin::PluginShared;
 use crate::properties::{DeclaredProperties, PluginProperties};
@@ -57,7 +57,8 @@ impl Drop for GrpcStreamState {
 pub(crate) struct VmState {
     pub abi: AbiVersion,
     pub plugin: Arc<PluginShared>,
-    pub limits: StoreLimits,
+    /// The plugin's limits, and its linear-memory tally.
+    pub limits: VmLimiter,
     pub contexts: HashMap<u32, Context>,
     pub next_id: u32,
     /// The context whose callback is running.
@@ -107,6 +108,7 @@ impl VmState {
             .memory_size(plugin.config.limits.memory_bytes)
             .instances(1)
             .build();
+        let limits = VmLimiter::new(limits, plugin.memory.clone());
         let metrics = VmMetrics::new(plugin.metrics.clone());
         let plugin_props = PluginProperties {
             name: plugin.config.name.clone(),

@@ -134,6 +134,21 @@ async fn wasm_metrics_appear_on_the_admin_endpoint() {
         text.contains(r#"microwaf_wasm_traps_total{plugin="metrics",kind="#),
         "{text}"
     );
+    // Linear memory: every live VM holds at least one 64 KiB page, and no VM more than the
+    // plugin's memory limit.
+    let gauge = |name: &str| -> u64 {
+        let prefix = format!("{name}{{plugin=\"metrics\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .parse()
+            .unwrap()
+    };
+    let vms = gauge("microwaf_wasm_vms");
+    let total = gauge("microwaf_wasm_memory_bytes");
+    let peak = gauge("microwaf_wasm_vm_memory_peak_bytes");
+    assert!(vms >= 1 && total >= vms * 65536, "{text}");
+    assert!(peak >= 65536 && peak <= total && peak < 1 << 30, "{text}");
 }
 
 #[tokio::test]
