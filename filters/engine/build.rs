@@ -23,7 +23,7 @@ fn main() {
     let big_endian = env::var("CARGO_CFG_TARGET_ENDIAN").as_deref() == Ok("big");
 
     let raw: Vec<&str> = patterns::RAW_RULES.iter().map(|(_, p)| *p).collect();
-    write_regex(Path::new(&out), "raw", &raw, true, big_endian);
+    write_regex(Path::new(&out), "raw", &raw, true, false, big_endian);
     // One DFA per attack category: their patterns carry "inside a tag / inside `${`" modes
     // whose union multiplies states; apart, each stays small. Request parts are short.
     for (i, (_, p)) in patterns::ATTACK_RULES.iter().enumerate() {
@@ -32,6 +32,7 @@ fn main() {
             &format!("attack{i}"),
             &[p],
             false,
+            true,
             big_endian,
         );
     }
@@ -41,7 +42,17 @@ fn main() {
 /// (no Unicode tables: payloads are scanned as bytes and every pattern is ASCII).
 /// `minimize`: Hopcroft minimization, worth it for the large raw DFA (fewer states = fewer
 /// cache misses per byte scanned), needless for the small per-category attack DFAs.
-fn write_regex(out: &Path, name: &str, pats: &[&str], minimize: bool, big_endian: bool) {
+/// `sparse`: write sparse tables instead of dense ones. The attack DFAs only ever see short
+/// request parts, where a slower transition lookup costs little, and sparse tables are a
+/// fraction of the size: every byte of a table is linear memory of every VM.
+fn write_regex(
+    out: &Path,
+    name: &str,
+    pats: &[&str],
+    minimize: bool,
+    sparse: bool,
+    big_endian: bool,
+) {
     let re = Regex::builder()
         .syntax(syntax::Config::new().unicode(false).utf8(false))
         .thompson(thompson::Config::new().utf8(false))
@@ -54,12 +65,24 @@ fn write_regex(out: &Path, name: &str, pats: &[&str], minimize: bool, big_endian
         .build_many(pats)
         .unwrap_or_else(|e| panic!("built-in {name} patterns must compile: {e}"));
     for (suffix, dfa) in [("fwd", re.forward()), ("rev", re.reverse())] {
-        let (bytes, pad) = if big_endian {
-            dfa.to_bytes_big_endian()
+        let bytes = if sparse {
+            let dfa = dfa
+                .to_sparse()
+                .expect("a dense DFA converts to a sparse one");
+            if big_endian {
+                dfa.to_bytes_big_endian()
+            } else {
+                dfa.to_bytes_little_endian()
+            }
         } else {
-            dfa.to_bytes_little_endian()
+            let (bytes, pad) = if big_endian {
+                dfa.to_bytes_big_endian()
+            } else {
+                dfa.to_bytes_little_endian()
+            };
+            bytes[pad..].to_vec()
         };
         let path = out.join(format!("{name}_{suffix}.dfa"));
-        fs::write(&path, &bytes[pad..]).expect("write DFA to OUT_DIR");
+        fs::write(&path, &bytes).expect("write DFA to OUT_DIR");
     }
 }

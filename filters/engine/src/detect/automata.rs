@@ -8,10 +8,13 @@
 
 use std::sync::OnceLock;
 
-use regex_automata::dfa::{dense, regex::Regex};
+use regex_automata::dfa::{dense, regex::Regex, sparse};
 
-/// A DFA over the embedded, `u32`-aligned bytes.
+/// A dense DFA over the embedded, `u32`-aligned bytes (the hot raw scan).
 pub type Dfa = dense::DFA<&'static [u32]>;
+
+/// A sparse DFA over embedded bytes (attack scans of short request parts; see `build.rs`).
+pub type SparseDfa = sparse::DFA<&'static [u8]>;
 
 /// `include_bytes!` only guarantees byte alignment; the DFA wants `u32` alignment.
 #[repr(C)]
@@ -35,7 +38,7 @@ pub struct Builtins {
     /// Sensitive-data candidates; pattern ids index `patterns::RAW_RULES`.
     pub raw: Regex<Dfa>,
     /// One regex per entry of `patterns::ATTACK_RULES`, same order.
-    pub attack: [Regex<Dfa>; 6],
+    pub attack: [Regex<SparseDfa>; 6],
 }
 
 fn load(fwd: &'static [u8], rev: &'static [u8]) -> Regex<Dfa> {
@@ -47,6 +50,18 @@ fn load(fwd: &'static [u8], rev: &'static [u8]) -> Regex<Dfa> {
         .expect("embedded forward DFA header is valid")
         .0;
     let rev = unsafe { dense::DFA::from_bytes_unchecked(rev) }
+        .expect("embedded reverse DFA header is valid")
+        .0;
+    Regex::builder().build_from_dfas(fwd, rev)
+}
+
+fn load_sparse(fwd: &'static [u8], rev: &'static [u8]) -> Regex<SparseDfa> {
+    // SAFETY: as for `load`: sparse tables written by this crate's build script, embedded in
+    // the same artifact, validated in full by `checked_tables_are_valid`.
+    let fwd = unsafe { sparse::DFA::from_bytes_unchecked(fwd) }
+        .expect("embedded forward DFA header is valid")
+        .0;
+    let rev = unsafe { sparse::DFA::from_bytes_unchecked(rev) }
         .expect("embedded reverse DFA header is valid")
         .0;
     Regex::builder().build_from_dfas(fwd, rev)
@@ -72,7 +87,7 @@ pub fn builtins() -> &'static Builtins {
         let [raw, a0, a1, a2, a3, a4, a5] = tables();
         Builtins {
             raw: load(raw.0, raw.1),
-            attack: [a0, a1, a2, a3, a4, a5].map(|(f, r)| load(f, r)),
+            attack: [a0, a1, a2, a3, a4, a5].map(|(f, r)| load_sparse(f, r)),
         }
     })
 }
@@ -84,9 +99,12 @@ mod tests {
     /// What the unchecked load relies on: every embedded table passes full validation.
     #[test]
     fn checked_tables_are_valid() {
-        for (fwd, rev) in tables() {
-            dense::DFA::from_bytes(fwd).expect("forward table validates");
-            dense::DFA::from_bytes(rev).expect("reverse table validates");
+        let [raw, attacks @ ..] = tables();
+        dense::DFA::from_bytes(raw.0).expect("raw forward table validates");
+        dense::DFA::from_bytes(raw.1).expect("raw reverse table validates");
+        for (fwd, rev) in attacks {
+            sparse::DFA::from_bytes(fwd).expect("attack forward table validates");
+            sparse::DFA::from_bytes(rev).expect("attack reverse table validates");
         }
     }
 }
