@@ -208,5 +208,9 @@ f() { if [ -n "$1" ]; then calc "$2" "$1"; else echo "-"; fi; }
     echo "## Peer comparison"
     echo
     cat "$WORK/peers.md"
+    if [ -f "$ROOT/benches/PROFILE.md" ]; then
+        echo
+        cat "$ROOT/benches/PROFILE.md"
+    fi
 } | sed "s#$ROOT/##g" >"$OUT"
 log "wrote $OUT"
