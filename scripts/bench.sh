@@ -77,8 +77,9 @@ VM_MEM_CMD="microwaf demo --wasm microwaf_filter.wasm; wrk -c $CONNECTIONS -d 5s
 VM_MEM_BYTES=""
 if [ -f "$MWAF" ] && command -v wrk >/dev/null 2>&1; then
     log "$VM_MEM_CMD"
-    DEMO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    ADMIN_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+    DEMO_PORT=$(free_port)
+    ADMIN_PORT=$(free_port)
     "$MICROWAF" demo --wasm "$MWAF" --listen "127.0.0.1:$DEMO_PORT" --admin "127.0.0.1:$ADMIN_PORT" \
         >"$WORK/vm-memory.log" 2>&1 &
     DEMO_PID=$!
@@ -92,8 +93,6 @@ if [ -f "$MWAF" ] && command -v wrk >/dev/null 2>&1; then
     kill "$DEMO_PID" 2>/dev/null || true
     wait "$DEMO_PID" 2>/dev/null || true
 fi
-VM_MEM_MIB=""
-if [ -n "$VM_MEM_BYTES" ]; then VM_MEM_MIB=$(awk -v b="$VM_MEM_BYTES" 'BEGIN { printf "%.2f", b / 1048576 }'); fi
 
 # ---- figures for the targets ----------------------------------------------------------------
 # num FILE KEY: a number from the pretty-printed JSON (keys of `headline` and `ratios` are unique).
@@ -145,6 +144,8 @@ RSS_KIB=$(num "$WORK/microwaf-4k.json" filters_peak_rss_kib)
 RSS_MB=""
 if [ -n "$RSS_KIB" ]; then RSS_MB=$(calc "%.1f" "$RSS_KIB * 1024 / 1000000"); fi
 CPU_1K=$(num "$WORK/microwaf-1k.json" filters_cpu_s_per_1k_req)
+VM_MEM_MIB=""
+if [ -n "$VM_MEM_BYTES" ]; then VM_MEM_MIB=$(calc "%.2f" "$VM_MEM_BYTES / 1048576"); fi
 f() { if [ -n "$1" ]; then calc "$2" "$1"; else echo "-"; fi; }
 
 {

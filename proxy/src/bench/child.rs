@@ -120,8 +120,10 @@ impl ProxyChild {
         };
         // A module cache, as a deployment has: every round after the first loads the filters
         // precompiled, so the proxy measured never holds a compiler's pages.
-        let cache = spec.dir.join("module-cache");
-        let yaml = format!("module_cache: {:?}\n{yaml}", cache.display().to_string());
+        let cache =
+            serde_yaml_ng::to_string(&json!({ "module_cache": spec.dir.join("module-cache") }))
+                .expect("a JSON value always serializes to YAML");
+        let yaml = format!("{cache}{yaml}");
         std::fs::write(&config, yaml).map_err(io_err(format!("writing {}", config.display())))?;
         let log = spec.dir.join(format!("{}.log", spec.name));
         let out =

@@ -8,7 +8,8 @@
 
 use std::sync::OnceLock;
 
-use regex_automata::dfa::{dense, regex::Regex, sparse};
+use regex_automata::dfa::{dense, regex::Regex, sparse, Automaton};
+use regex_automata::util::wire::DeserializeError;
 
 /// A dense DFA over the embedded, `u32`-aligned bytes (the hot raw scan).
 pub type Dfa = dense::DFA<&'static [u32]>;
@@ -41,27 +42,18 @@ pub struct Builtins {
     pub attack: [Regex<SparseDfa>; 6],
 }
 
-fn load(fwd: &'static [u8], rev: &'static [u8]) -> Regex<Dfa> {
-    // SAFETY: `from_bytes_unchecked` requires bytes written by `to_bytes_*` of a valid DFA for
-    // this target's endianness. These were, by this crate's build script, and are embedded in
-    // the same compiled artifact as the code reading them: nothing outside the build can
-    // change them. The `checked_tables_are_valid` test runs the full validation on them.
-    let fwd = unsafe { dense::DFA::from_bytes_unchecked(fwd) }
-        .expect("embedded forward DFA header is valid")
-        .0;
-    let rev = unsafe { dense::DFA::from_bytes_unchecked(rev) }
-        .expect("embedded reverse DFA header is valid")
-        .0;
-    Regex::builder().build_from_dfas(fwd, rev)
-}
+/// A table deserializer that only reads the header (`from_bytes_unchecked`).
+type Deserialize<A> = unsafe fn(&'static [u8]) -> Result<(A, usize), DeserializeError>;
 
-fn load_sparse(fwd: &'static [u8], rev: &'static [u8]) -> Regex<SparseDfa> {
-    // SAFETY: as for `load`: sparse tables written by this crate's build script, embedded in
-    // the same artifact, validated in full by `checked_tables_are_valid`.
-    let fwd = unsafe { sparse::DFA::from_bytes_unchecked(fwd) }
+fn load<A: Automaton>(fwd: &'static [u8], rev: &'static [u8], de: Deserialize<A>) -> Regex<A> {
+    // SAFETY: `from_bytes_unchecked` requires bytes written by `to_bytes_*` of a valid DFA of
+    // that kind for this target's endianness. These were, by this crate's build script, and are
+    // embedded in the same compiled artifact as the code reading them: nothing outside the build
+    // can change them. The `checked_tables_are_valid` test runs the full validation on them.
+    let fwd = unsafe { de(fwd) }
         .expect("embedded forward DFA header is valid")
         .0;
-    let rev = unsafe { sparse::DFA::from_bytes_unchecked(rev) }
+    let rev = unsafe { de(rev) }
         .expect("embedded reverse DFA header is valid")
         .0;
     Regex::builder().build_from_dfas(fwd, rev)
@@ -84,10 +76,10 @@ fn tables() -> [(&'static [u8], &'static [u8]); 7] {
 pub fn builtins() -> &'static Builtins {
     static B: OnceLock<Builtins> = OnceLock::new();
     B.get_or_init(|| {
-        let [raw, a0, a1, a2, a3, a4, a5] = tables();
+        let [raw, attacks @ ..] = tables();
         Builtins {
-            raw: load(raw.0, raw.1),
-            attack: [a0, a1, a2, a3, a4, a5].map(|(f, r)| load_sparse(f, r)),
+            raw: load(raw.0, raw.1, Dfa::from_bytes_unchecked),
+            attack: attacks.map(|(f, r)| load(f, r, SparseDfa::from_bytes_unchecked)),
         }
     })
 }
