@@ -6,6 +6,12 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 
+/// mimalloc instead of glibc malloc: per request the proxy allocates and frees many small
+/// buffers (headers, body chunks, futures) across threads, where glibc's arenas spent ~15 % of
+/// the proxy's CPU (fastbin consolidation on every large read buffer) — see benches/PROFILE.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "microwaf",

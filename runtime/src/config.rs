@@ -20,6 +20,9 @@ pub struct RuntimeConfig {
     /// Pooling allocator (default). `false` allocates every instance on demand; only useful to
     /// measure what pooling saves.
     pub pooling: bool,
+    /// Write `/tmp/perf-PID.map` so `perf report` names guest functions (Wasmtime's perf-map
+    /// profiler). Off by default: it costs a file write per loaded module.
+    pub perf_map: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -30,6 +33,7 @@ impl Default for RuntimeConfig {
             max_memory_bytes: 256 << 20,
             epoch_tick: Duration::from_millis(5),
             pooling: true,
+            perf_map: false,
         }
     }
 }

@@ -81,6 +81,9 @@ fn wasmtime_config(cfg: &RuntimeConfig) -> Config {
         .epoch_interruption(true)
         .max_wasm_stack(1 << 20)
         .cranelift_opt_level(wasmtime::OptLevel::Speed);
+    if cfg.perf_map {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     config
 }
 

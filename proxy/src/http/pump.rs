@@ -1,14 +1,18 @@
-//! Moves a body from its source through the filter chain into a channel body, counting bytes.
+//! Moves a body from its source through the filter chain, counting bytes.
 //!
-//! The first thing the pump does (emit data, emit the end, or fail) is reported on `first`, so
-//! the caller can hold the headers until then: a filter that buffers the whole body can still
-//! turn it into a 413/500 or a local reply, and a fully buffered body gets an exact
-//! `content-length`.
+//! The caller holds the headers until the chain's first output: a filter that buffers the
+//! whole body can still turn it into a 413/500 or a local reply, and a fully buffered body gets
+//! an exact `content-length`. [`start`] drives the chain in the caller's task up to that first
+//! output, and only a body that is still streaming after it gets a task and a channel: most
+//! API bodies arrive whole, and a task plus channel per body cost cross-thread wake-ups on
+//! every request (the no-op filter's overhead in the benchmarks). [`spawn`] runs everything in
+//! a task, for streams whose body must flow before the first output is known (gRPC requests).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http::HeaderMap;
 use http_body::Frame;
 use http_body_util::channel::{Channel, Sender};
 use http_body_util::BodyExt;
@@ -17,119 +21,169 @@ use tokio::sync::oneshot;
 use super::body::{BoxError, ProxyBody};
 use super::chain::{BodyOut, Chain, Dir, Stop};
 
-/// What the pump did first.
-pub enum First {
-    /// Data left the chain; `Some(len)` when that was the whole body.
-    Started {
-        complete: Option<u64>,
-    },
-    Stopped(Stop),
-}
-
-/// The receiving half: a body, plus a report of failures after the first output.
+/// A body still streaming from a pump task, plus a report of failures after its first output.
 pub struct Pumped {
     pub body: Channel<Bytes, BoxError>,
-    pub first: oneshot::Receiver<First>,
     pub late: oneshot::Receiver<Stop>,
 }
 
-/// Spawns the pump task.
-pub fn spawn(chain: Arc<Chain>, dir: Dir, src: ProxyBody, counter: Arc<AtomicU64>) -> Pumped {
-    let (tx, body) = Channel::new(4);
-    let (first_tx, first) = oneshot::channel();
-    let (late_tx, late) = oneshot::channel();
-    tokio::spawn(run(chain, dir, src, counter, tx, first_tx, late_tx));
-    Pumped { body, first, late }
+/// The body after the chain's first output (see [`start`]).
+pub enum Started {
+    /// The whole body passed the chain: its data, and trailers if it had any.
+    Complete(Bytes, Option<HeaderMap>),
+    /// Data left the chain and more follows from a task.
+    Streaming(Pumped),
 }
 
-async fn run(
+/// Drives the chain in this task until its first output; spawns a task for the rest only if
+/// the body is not complete by then.
+pub async fn start(
     chain: Arc<Chain>,
     dir: Dir,
-    mut src: ProxyBody,
+    src: ProxyBody,
     counter: Arc<AtomicU64>,
-    mut tx: Sender<Bytes, BoxError>,
-    first_tx: oneshot::Sender<First>,
-    late_tx: oneshot::Sender<Stop>,
-) {
-    let mut first_tx = Some(first_tx);
-    let mut ended = false;
-    let mut total = 0u64;
-    loop {
-        let frame = if ended { None } else { src.frame().await };
-        let step = match frame {
-            None if ended => return,
-            None => {
-                ended = true;
-                chain.body(dir, Bytes::new(), true).await.map(Out::Body)
+) -> Result<Started, Stop> {
+    let mut pump = Pump::new(chain, dir, src, counter);
+    match pump.next().await {
+        Out::Data(d, true) => Ok(Started::Complete(d, None)),
+        Out::Data(d, false) => {
+            let (mut tx, body) = Channel::new(4);
+            let (late_tx, late) = oneshot::channel();
+            if !d.is_empty() && tx.try_send(Frame::data(d)).is_err() {
+                return Err(Stop::Reset);
             }
-            Some(Err(e)) => {
-                tx.abort(e);
-                if let Some(f) = first_tx.take() {
-                    let _ = f.send(First::Stopped(Stop::Reset));
-                }
-                return;
+            tokio::spawn(pump.finish(tx, late_tx));
+            Ok(Started::Streaming(Pumped { body, late }))
+        }
+        Out::Trailers(d, t) => Ok(Started::Complete(d, Some(t))),
+        Out::Failed(_) | Out::Done => Err(Stop::Reset),
+        Out::Stopped(s) => Err(s),
+    }
+}
+
+/// Runs the whole pump in a task; a filter's stop, before or after the first output, goes to
+/// `late`.
+pub fn spawn(chain: Arc<Chain>, dir: Dir, src: ProxyBody, counter: Arc<AtomicU64>) -> Pumped {
+    let (tx, body) = Channel::new(4);
+    let (late_tx, late) = oneshot::channel();
+    tokio::spawn(Pump::new(chain, dir, src, counter).finish(tx, late_tx));
+    Pumped { body, late }
+}
+
+/// A body whose end is known: `data` then `trailers`, without a task.
+pub fn complete_body(data: Bytes, trailers: Option<HeaderMap>) -> ProxyBody {
+    match trailers {
+        None => super::body::full(data),
+        Some(t) => {
+            let (mut tx, body) = Channel::<Bytes, BoxError>::new(2);
+            // Capacity 2 holds both frames; the receiver reads them after the sender is gone.
+            if !data.is_empty() {
+                let _ = tx.try_send(Frame::data(data));
             }
-            Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => {
-                    counter.fetch_add(data.len() as u64, Ordering::Relaxed);
-                    ended = http_body::Body::is_end_stream(&src);
-                    chain.body(dir, data, ended).await.map(Out::Body)
-                }
-                Err(frame) => match frame.into_trailers() {
-                    Ok(mut t) => {
-                        ended = true;
-                        match chain.trailers(dir, &mut t).await {
-                            Ok(d) => Ok(Out::Trailers(d, t)),
-                            Err(s) => Err(s),
-                        }
-                    }
-                    Err(_) => continue,
-                },
-            },
-        };
-        match step {
-            Err(stop) => {
-                let abort: BoxError = format!("filter stopped the {dir:?} stream").into();
-                match first_tx.take() {
-                    Some(f) => {
-                        let _ = f.send(First::Stopped(stop));
-                    }
-                    None => {
-                        let _ = late_tx.send(stop);
-                    }
-                }
-                tx.abort(abort);
-                return;
-            }
-            Ok(Out::Body(BodyOut::Buffered)) => {}
-            Ok(Out::Body(BodyOut::Data(d, eos))) => {
-                total += d.len() as u64;
-                if let Some(f) = first_tx.take() {
-                    let complete = eos.then_some(total);
-                    let _ = f.send(First::Started { complete });
-                }
-                if !d.is_empty() && tx.send(Frame::data(d)).await.is_err() {
-                    return;
-                }
-                if eos {
-                    return;
-                }
-            }
-            Ok(Out::Trailers(d, t)) => {
-                if let Some(f) = first_tx.take() {
-                    let _ = f.send(First::Started { complete: None });
-                }
-                if !d.is_empty() && tx.send(Frame::data(d)).await.is_err() {
-                    return;
-                }
-                let _ = tx.send(Frame::trailers(t)).await;
-                return;
-            }
+            let _ = tx.try_send(Frame::trailers(t));
+            super::body::boxed(body)
         }
     }
 }
 
+/// One output of the chain.
 enum Out {
-    Body(BodyOut),
-    Trailers(Bytes, http::HeaderMap),
+    /// Data leaving the chain; `true` when it ends the body.
+    Data(Bytes, bool),
+    /// The last data and the trailers that end the body.
+    Trailers(Bytes, HeaderMap),
+    /// The source failed.
+    Failed(BoxError),
+    /// A filter stopped the stream.
+    Stopped(Stop),
+    /// The source ended earlier; nothing more comes.
+    Done,
+}
+
+struct Pump {
+    chain: Arc<Chain>,
+    dir: Dir,
+    src: ProxyBody,
+    counter: Arc<AtomicU64>,
+    ended: bool,
+}
+
+impl Pump {
+    fn new(chain: Arc<Chain>, dir: Dir, src: ProxyBody, counter: Arc<AtomicU64>) -> Self {
+        Self {
+            chain,
+            dir,
+            src,
+            counter,
+            ended: false,
+        }
+    }
+
+    fn abort_reason(&self) -> BoxError {
+        format!("filter stopped the {:?} stream", self.dir).into()
+    }
+
+    /// The chain's next output, reading the source until a filter lets data go.
+    async fn next(&mut self) -> Out {
+        loop {
+            if self.ended {
+                return Out::Done;
+            }
+            let step = match self.src.frame().await {
+                None => {
+                    self.ended = true;
+                    self.chain.body(self.dir, Bytes::new(), true).await
+                }
+                Some(Err(e)) => return Out::Failed(e),
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => {
+                        self.counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+                        self.ended = http_body::Body::is_end_stream(&self.src);
+                        self.chain.body(self.dir, data, self.ended).await
+                    }
+                    Err(frame) => match frame.into_trailers() {
+                        Ok(mut t) => {
+                            self.ended = true;
+                            return match self.chain.trailers(self.dir, &mut t).await {
+                                Ok(d) => Out::Trailers(d, t),
+                                Err(s) => Out::Stopped(s),
+                            };
+                        }
+                        Err(_) => continue,
+                    },
+                },
+            };
+            match step {
+                Ok(BodyOut::Buffered) => continue,
+                Ok(BodyOut::Data(d, eos)) => return Out::Data(d, eos),
+                Err(s) => return Out::Stopped(s),
+            }
+        }
+    }
+
+    /// Streams the rest into `tx`; a filter's stop goes to `late`.
+    async fn finish(mut self, mut tx: Sender<Bytes, BoxError>, late: oneshot::Sender<Stop>) {
+        loop {
+            match self.next().await {
+                Out::Data(d, eos) => {
+                    if !d.is_empty() && tx.send(Frame::data(d)).await.is_err() || eos {
+                        return;
+                    }
+                }
+                Out::Trailers(d, t) => {
+                    if !d.is_empty() && tx.send(Frame::data(d)).await.is_err() {
+                        return;
+                    }
+                    let _ = tx.send(Frame::trailers(t)).await;
+                    return;
+                }
+                Out::Failed(e) => return tx.abort(e),
+                Out::Stopped(s) => {
+                    let _ = late.send(s);
+                    return tx.abort(self.abort_reason());
+                }
+                Out::Done => return,
+            }
+        }
+    }
 }

@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
-use http_body_util::BodyExt;
 
 use super::body::{boxed, empty, full, ProxyBody};
 use super::chain::{Chain, Dir, Stop};
@@ -19,7 +18,7 @@ use super::filter::{
 };
 use super::headers::{forwarding, grpc_status_for, is_grpc, strip_hop_by_hop};
 use super::log::{CountingBody, Done};
-use super::pump::{self, First};
+use super::pump::{self, Started};
 use super::route::{
     attempt_timeout, ClusterAction, PathMatch, RetryOn, Route, RouteAction, RouteTable,
 };
@@ -265,23 +264,22 @@ impl HttpService {
             OutBody::Full(Bytes::new())
         } else if chain.is_empty() {
             OutBody::Stream(boxed(CountingBody::new(body, bytes_in.clone(), None)))
-        } else {
+        } else if grpc {
+            // A gRPC request may stream before the first message passes (client streaming).
             let p = pump::spawn(chain.clone(), Dir::Request, body, bytes_in.clone());
             late = Some(p.late);
-            if grpc {
-                OutBody::Stream(boxed(p.body))
-            } else {
-                match p.first.await {
-                    Ok(First::Started { complete: Some(_) }) => {
-                        let all = p.body.collect().await.map_err(|_| Stop::Reset)?;
-                        OutBody::Full(all.to_bytes())
-                    }
-                    Ok(First::Started { complete: None }) => {
-                        head.headers.remove(header::CONTENT_LENGTH);
-                        OutBody::Stream(boxed(p.body))
-                    }
-                    Ok(First::Stopped(s)) => return Err(s),
-                    Err(_) => return Err(Stop::Reset),
+            OutBody::Stream(boxed(p.body))
+        } else {
+            match pump::start(chain.clone(), Dir::Request, body, bytes_in.clone()).await? {
+                Started::Complete(data, None) => OutBody::Full(data),
+                Started::Complete(data, trailers) => {
+                    head.headers.remove(header::CONTENT_LENGTH);
+                    OutBody::Stream(pump::complete_body(data, trailers))
+                }
+                Started::Streaming(p) => {
+                    late = Some(p.late);
+                    head.headers.remove(header::CONTENT_LENGTH);
+                    OutBody::Stream(boxed(p.body))
                 }
             }
         };
@@ -417,26 +415,28 @@ impl HttpService {
             // A filter's local reply: its body is final (the replying filter already saw it).
             return Ok(Response::from_parts(parts, body));
         }
-        let p = pump::spawn(
+        // Headers go out only once the first body chunk has passed every filter, so a filter
+        // that holds the body and then replies locally (a WAF block, also on gRPC) replaces the
+        // whole response instead of resetting a stream whose headers were already sent.
+        let body = match pump::start(
             chain.clone(),
             Dir::Response,
             body,
             done.upstream_bytes.clone(),
-        );
-        // Headers go out only once the first body chunk has passed every filter, so a filter
-        // that holds the body and then replies locally (a WAF block, also on gRPC) replaces the
-        // whole response instead of resetting a stream whose headers were already sent.
-        match p.first.await {
-            Ok(First::Started { complete: Some(n) }) if !grpc => {
-                parts
-                    .headers
-                    .insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+        )
+        .await?
+        {
+            Started::Complete(data, trailers) => {
+                if !grpc && trailers.is_none() {
+                    parts
+                        .headers
+                        .insert(header::CONTENT_LENGTH, HeaderValue::from(data.len()));
+                }
+                pump::complete_body(data, trailers)
             }
-            Ok(First::Started { .. }) => {}
-            Ok(First::Stopped(s)) => return Err(s),
-            Err(_) => return Err(Stop::Reset),
-        }
-        Ok(Response::from_parts(parts, boxed(p.body)))
+            Started::Streaming(p) => boxed(p.body),
+        };
+        Ok(Response::from_parts(parts, body))
     }
 
     /// A local reply (filter, direct response, proxy error) through the response filters, as

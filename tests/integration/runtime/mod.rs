@@ -11,4 +11,5 @@ mod conformance;
 mod hostile;
 mod hostile_isolation;
 mod lifecycle;
+mod profiling;
 mod state;
