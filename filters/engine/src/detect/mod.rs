@@ -176,12 +176,8 @@ impl Detector {
             value.trim_ascii_end().len(),
         );
         if !v.is_empty() {
-            let mut norm = [0u8; 64];
-            if let Some(n) = ctx
-                .effective_key()
-                .and_then(|k| keys::normalize(k, &mut norm))
-            {
-                if let Some(c) = keys::family(&norm[..n]).and_then(|f| keys::validate(f, v)) {
+            if let Some(k) = ctx.effective_key() {
+                if let Some(c) = keys::family_of_key(k).and_then(|f| keys::validate(f, v)) {
                     if self.is_enabled(c) {
                         out.push(Finding {
                             category: c,
