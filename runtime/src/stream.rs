@@ -162,11 +162,25 @@ impl StreamCore {
 /// `on_done` and `on_delete`.
 pub struct HttpStream {
     core: StreamCore,
+    /// Whether the last headers or trailers callback changed its map (see
+    /// [`HttpStream::map_changed`]).
+    map_changed: bool,
 }
 
 impl HttpStream {
     pub(crate) fn new(core: StreamCore) -> Self {
-        HttpStream { core }
+        HttpStream {
+            core,
+            map_changed: true,
+        }
+    }
+
+    /// Whether the filter changed the headers or trailers of the last headers/trailers callback
+    /// (any add, replace, remove or set of the map). `false` means the map handed back equals
+    /// the one passed in, so an embedder holding its own copy can keep it instead of
+    /// rebuilding it from the pairs. `true` when unknown (the callback failed).
+    pub fn map_changed(&self) -> bool {
+        self.map_changed
     }
 
     /// The context id in its VM (root is 1; the first stream of a VM is 2).
@@ -190,11 +204,13 @@ impl HttpStream {
 
     fn headers(&mut self, dir: StreamType, headers: &mut Headers, eos: bool) -> Decision {
         let i = if dir == StreamType::Request { 0 } else { 2 };
+        let mut changed = true;
         let r = self.core.run(|vm, id| {
             let n = headers.len() as u32;
             let ctx = vm.ctx(id).expect("own context exists");
             ctx.maps[i] = Some(std::mem::take(headers));
             ctx.open[i] = true;
+            ctx.changed[i] = false;
             ctx.end_of_stream[stream_index(dir)] = eos;
             let f = if i == 0 {
                 vm.ex.request_headers.clone()
@@ -204,7 +220,10 @@ impl HttpStream {
             let result = vm.call_headers(f, id, n, eos);
             let ctx = vm.ctx(id).expect("own context exists");
             match &result {
-                Ok(_) => *headers = ctx.maps[i].clone().unwrap_or_default(),
+                Ok(_) => {
+                    changed = ctx.changed[i];
+                    *headers = ctx.maps[i].clone().unwrap_or_default();
+                }
                 Err(_) => *headers = ctx.maps[i].take().unwrap_or_default(),
             }
             let action = result?;
@@ -216,6 +235,7 @@ impl HttpStream {
             }
             decide(vm, id, action)
         });
+        self.map_changed = changed;
         r.unwrap_or_else(|| self.fail_decision())
     }
 

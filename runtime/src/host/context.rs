@@ -34,6 +34,9 @@ pub(crate) struct Context {
     /// holds it: from the callback that delivers it until the filter continues (the callback
     /// returns Continue or calls `continue_stream`); outside that window → `BadArgument`.
     pub open: [bool; 4],
+    /// A host call changed `maps[i]` since the embedder handed it over, so the embedder must
+    /// take the map back; an unchanged map lets it keep its own copy (most filters only read).
+    pub changed: [bool; 4],
     /// `on_log` is running: request headers, response headers and response trailers are
     /// readable (not writable) whatever the phase windows say, as in Envoy's access-log phase.
     pub log_phase: bool,
@@ -65,6 +68,7 @@ impl Context {
             events,
             maps: [None, None, None, None],
             open: [false; 4],
+            changed: [false; 4],
             log_phase: false,
             bodies: [BytesMut::new(), BytesMut::new()],
             end_of_stream: [false, false],

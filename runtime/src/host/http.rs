@@ -68,6 +68,16 @@ impl VmState {
         self.map_access(map, true)
     }
 
+    /// [`map`](Self::map) for a call that changes the map: marks it changed for the embedder.
+    fn map_mut(&mut self, map: MapType) -> HostResult<&mut Headers> {
+        if let Some(i) = Context::map_index(map) {
+            if let Some(ctx) = self.effective_ctx() {
+                ctx.changed[i] = true;
+            }
+        }
+        self.map(map)
+    }
+
     /// Envoy serialises whatever map is there and an unavailable one as nothing (written to
     /// the guest as (0, 0)): always `Ok`.
     pub(crate) fn get_pairs(&mut self, map: MapType) -> HostResult<Vec<u8>> {
@@ -78,7 +88,7 @@ impl VmState {
     }
 
     pub(crate) fn set_pairs(&mut self, map: MapType, new: &[PairRef<'_>]) -> HostResult<()> {
-        *self.map(map)? = owned_pairs(new);
+        *self.map_mut(map)? = owned_pairs(new);
         Ok(())
     }
 
@@ -98,14 +108,14 @@ impl VmState {
     }
 
     pub(crate) fn map_add(&mut self, map: MapType, key: &[u8], value: &[u8]) -> HostResult<()> {
-        self.map(map)?
+        self.map_mut(map)?
             .push((lower(key), Bytes::copy_from_slice(value)));
         Ok(())
     }
 
     /// Envoy's `setCopy`: the first entry gets the value, other entries go, absent → added.
     pub(crate) fn map_replace(&mut self, map: MapType, key: &[u8], value: &[u8]) -> HostResult<()> {
-        let m = self.map(map)?;
+        let m = self.map_mut(map)?;
         let value = Bytes::copy_from_slice(value);
         match m.iter().position(|(k, _)| same_name(k, key)) {
             Some(first) => {
@@ -122,7 +132,7 @@ impl VmState {
     }
 
     pub(crate) fn map_remove(&mut self, map: MapType, key: &[u8]) -> HostResult<()> {
-        self.map(map)?.retain(|(k, _)| !same_name(k, key));
+        self.map_mut(map)?.retain(|(k, _)| !same_name(k, key));
         Ok(())
     }
 

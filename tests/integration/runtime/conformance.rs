@@ -66,6 +66,36 @@ fn request_trailers_are_mutated() {
     }
 }
 
+/// An embedder may keep its own header map when the filter did not touch it
+/// (`HttpStream::map_changed`): a reading filter reports no change, a writing one does, and
+/// the map handed back is then the filter's.
+#[test]
+fn header_callbacks_report_whether_the_filter_changed_the_map() {
+    for t in Target::ALL {
+        let emb = FakeEmbedder::new();
+        let noop = load(config("noop", rust("noop", t), ""), &emb);
+        let mut s = noop.http_stream(Arc::new(Props::default()), Arc::new(NoEvents));
+        let mut req = request("/n", &[("x-replace", "old")]);
+        let before = req.clone();
+        s.on_request_headers(&mut req, false);
+        assert!(!s.map_changed(), "{t:?}: the no-op filter changed nothing");
+        assert_eq!(req, before);
+        let mut resp = response("200", &[]);
+        s.on_response_headers(&mut resp, false);
+        assert!(!s.map_changed(), "{t:?}");
+
+        let writer = load(config("headers", rust("headers", t), ""), &emb);
+        let mut s = writer.http_stream(Arc::new(Props::default()), Arc::new(NoEvents));
+        let mut req = request("/h", &[("x-replace", "old")]);
+        s.on_request_headers(&mut req, false);
+        assert!(
+            s.map_changed(),
+            "{t:?}: the headers fixture rewrites the request"
+        );
+        assert_eq!(get(&req, "x-replace").as_deref(), Some("replaced"));
+    }
+}
+
 #[test]
 fn local_reply_passes_the_streams_own_response_headers() {
     for t in Target::ALL {
