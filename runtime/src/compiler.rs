@@ -27,7 +27,7 @@ impl Compiler {
         // allocated them until that thread allocates again, and Wasmtime's parallel compile
         // runs on rayon's pool, whose threads then idle forever. Measured with the MicroWAF
         // module on 2 cores: RSS after start 68.6 MB (parallel) vs 38.6 MB (serial, exited
-        // thread); the first start takes 2.7 s instead of 1.7 s, cache hits are unchanged.
+        // thread); the first start takes 2.5–2.7 s instead of 1.7 s, cache hits are unchanged.
         config.parallel_compilation(false);
         Compiler { config }
     }

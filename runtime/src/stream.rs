@@ -294,11 +294,13 @@ impl HttpStream {
 
     fn trailers(&mut self, dir: StreamType, trailers: &mut Headers) -> Decision {
         let i = if dir == StreamType::Request { 1 } else { 3 };
+        let mut changed = true;
         let r = self.core.run(|vm, id| {
             let n = trailers.len() as u32;
             let ctx = vm.ctx(id).expect("own context exists");
             ctx.maps[i] = Some(std::mem::take(trailers));
             ctx.open[i] = true;
+            ctx.changed[i] = false;
             ctx.end_of_stream[stream_index(dir)] = true;
             let f = if i == 1 {
                 vm.ex.request_trailers.clone()
@@ -309,7 +311,10 @@ impl HttpStream {
             let result = vm.call(f, (id, n));
             let ctx = vm.ctx(id).expect("own context exists");
             match &result {
-                Ok(_) => *trailers = ctx.maps[i].clone().unwrap_or_default(),
+                Ok(_) => {
+                    changed = ctx.changed[i];
+                    *trailers = ctx.maps[i].clone().unwrap_or_default();
+                }
                 Err(_) => *trailers = ctx.maps[i].take().unwrap_or_default(),
             }
             let action = result?.unwrap_or(0);
@@ -318,6 +323,7 @@ impl HttpStream {
             }
             decide(vm, id, action)
         });
+        self.map_changed = changed;
         r.unwrap_or_else(|| self.fail_decision())
     }
 

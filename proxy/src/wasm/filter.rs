@@ -175,7 +175,9 @@ impl HttpFilter for WasmFilter {
     fn on_request_trailers(&mut self, trailers: &mut HeaderMap) -> FilterStatus {
         let mut pairs = trailer_pairs(trailers);
         let d = self.stream.on_request_trailers(&mut pairs);
-        *trailers = to_map(&pairs);
+        if self.stream.map_changed() {
+            *trailers = to_map(&pairs);
+        }
         self.note(status(d))
     }
 
@@ -203,7 +205,9 @@ impl HttpFilter for WasmFilter {
     fn on_response_trailers(&mut self, trailers: &mut HeaderMap) -> FilterStatus {
         let mut pairs = trailer_pairs(trailers);
         let d = self.stream.on_response_trailers(&mut pairs);
-        *trailers = to_map(&pairs);
+        if self.stream.map_changed() {
+            *trailers = to_map(&pairs);
+        }
         self.note(status(d))
     }
 

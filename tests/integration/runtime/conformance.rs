@@ -83,6 +83,9 @@ fn header_callbacks_report_whether_the_filter_changed_the_map() {
         let mut resp = response("200", &[]);
         s.on_response_headers(&mut resp, false);
         assert!(!s.map_changed(), "{t:?}");
+        let mut tr = h(&[("x-t", "1")]);
+        s.on_response_trailers(&mut tr);
+        assert!(!s.map_changed(), "{t:?}: trailers untouched");
 
         let writer = load(config("headers", rust("headers", t), ""), &emb);
         let mut s = writer.http_stream(Arc::new(Props::default()), Arc::new(NoEvents));
@@ -93,6 +96,13 @@ fn header_callbacks_report_whether_the_filter_changed_the_map() {
             "{t:?}: the headers fixture rewrites the request"
         );
         assert_eq!(get(&req, "x-replace").as_deref(), Some("replaced"));
+        let mut tr = h(&[("x-remove", "b")]);
+        s.on_request_trailers(&mut tr);
+        assert!(
+            s.map_changed(),
+            "{t:?}: the headers fixture rewrites trailers"
+        );
+        assert_eq!(get(&tr, "x-remove"), None);
     }
 }
 
