@@ -19,9 +19,12 @@ use super::outbound::HboneConnector;
 use crate::config::{Discovery as ClusterDiscovery, Metadata};
 use crate::upstream::{Breakers, Cluster, ClusterSpec, ConnectSpec, LbPolicy, Transport};
 
-/// The cache key: the destination's name and the upstream HTTP version (the waypoint speaks
-/// to the destination what the client spoke to it).
-type Key = (String, bool);
+/// The cache key: everything that selects a cluster's endpoints — the destination's name and
+/// port (a service's ports map to different pod ports) — and the upstream HTTP version (the
+/// waypoint speaks to the destination what the client spoke to it). Keyed by name alone, a
+/// tunnel to `svc:9000` re-targeted the cluster of `svc:80` to pod port 9000 while an HTTP
+/// tunnel to `svc:80` was using it.
+type Key = (String, u16, bool);
 
 pub struct Destinations {
     clusters: Mutex<HashMap<Key, Arc<Cluster>>>,
@@ -40,7 +43,7 @@ impl Destinations {
 
     /// The cluster for `dest` (created on first use), with its endpoints brought up to date.
     pub fn cluster(&self, dest: &Destination, http2: bool) -> Arc<Cluster> {
-        let key = (dest.name.clone(), http2);
+        let key = (dest.name.clone(), dest.port, http2);
         let cluster = self
             .clusters
             .lock()
@@ -54,13 +57,15 @@ impl Destinations {
     /// A new discovery snapshot: update every cached cluster, forget vanished destinations.
     pub fn apply(&self, registry: &Registry) {
         let mut clusters = self.clusters.lock();
-        clusters.retain(|(name, _), cluster| match find(registry, name) {
-            Some(dest) => {
-                self.refresh(cluster, &dest);
-                true
-            }
-            None => false,
-        });
+        clusters.retain(
+            |(name, port, _), cluster| match find(registry, name, *port) {
+                Some(dest) => {
+                    self.refresh(cluster, &dest);
+                    true
+                }
+                None => false,
+            },
+        );
     }
 
     fn refresh(&self, cluster: &Cluster, dest: &Destination) {
@@ -107,14 +112,18 @@ impl Destinations {
     }
 }
 
-/// The destination called `name` in a snapshot: a service (by VIP or hostname) or, for
-/// pod-addressed traffic, the pod address itself.
-fn find(registry: &Registry, name: &str) -> Option<Arc<Destination>> {
+/// The destination called `name` at `port` in a snapshot: a service (by VIP or hostname) or,
+/// for pod-addressed traffic, the pod address itself (whose name carries the port).
+fn find(registry: &Registry, name: &str, port: u16) -> Option<Arc<Destination>> {
     registry
-        .by_vip
-        .values()
-        .chain(registry.by_host.values())
-        .find(|d| d.name == name)
+        .by_host
+        .get(&(name.to_owned(), port))
+        .or_else(|| {
+            registry
+                .by_vip
+                .values()
+                .find(|d| d.name == name && d.port == port)
+        })
         .cloned()
-        .or_else(|| registry.resolve(name))
+        .or_else(|| registry.resolve(name).filter(|d| d.port == port))
 }

@@ -118,6 +118,9 @@ pub struct DestTunnel {
     pub peers: Arc<Mutex<Vec<String>>>,
     /// `:authority` of every CONNECT.
     pub authorities: Arc<Mutex<Vec<String>>>,
+    /// How each finished CONNECT stream ended: `true` when both sides ended it with
+    /// END_STREAM, `false` when it was reset (or failed).
+    pub ends: Arc<Mutex<Vec<bool>>>,
 }
 
 impl DestTunnel {
@@ -130,11 +133,13 @@ impl DestTunnel {
             tls_conns: Arc::default(),
             peers: Arc::default(),
             authorities: Arc::default(),
+            ends: Arc::default(),
         };
-        let (conns, peers, auths) = (
+        let (conns, peers, auths, ends) = (
             me.tls_conns.clone(),
             me.peers.clone(),
             me.authorities.clone(),
+            me.ends.clone(),
         );
         tokio::spawn(async move {
             loop {
@@ -142,7 +147,8 @@ impl DestTunnel {
                     return;
                 };
                 let acceptor = tokio_rustls::TlsAcceptor::from(cfg.clone());
-                let (conns, peers, auths) = (conns.clone(), peers.clone(), auths.clone());
+                let (conns, peers, auths, ends) =
+                    (conns.clone(), peers.clone(), auths.clone(), ends.clone());
                 tokio::spawn(async move {
                     let Ok(tls) = acceptor.accept(tcp).await else {
                         return;
@@ -152,7 +158,7 @@ impl DestTunnel {
                     peers.lock().unwrap().push(id.unwrap_or_default());
                     let svc = hyper::service::service_fn(
                         move |mut req: Request<hyper::body::Incoming>| {
-                            let auths = auths.clone();
+                            let (auths, ends) = (auths.clone(), ends.clone());
                             async move {
                                 let authority = req
                                     .uri()
@@ -168,8 +174,9 @@ impl DestTunnel {
                                         return;
                                     };
                                     let mut up = TokioIo::new(up);
-                                    let _ =
+                                    let r =
                                         tokio::io::copy_bidirectional(&mut up, &mut target).await;
+                                    ends.lock().unwrap().push(r.is_ok());
                                 });
                                 Ok::<_, std::convert::Infallible>(Response::new(
                                     Empty::<Bytes>::new(),

@@ -4,7 +4,9 @@
 //! the destination pod's → a real local server.
 
 mod bad_input;
+mod ends;
 mod hbone;
+mod multiport;
 mod pki;
 mod ports;
 mod sources;
@@ -81,6 +83,7 @@ impl Mesh {
     pub fn publish(&self, endpoints: &[(SocketAddr, bool)]) {
         let dest = Arc::new(Destination {
             name: SVC.into(),
+            port: 80,
             endpoints: endpoints
                 .iter()
                 .map(|(addr, hbone)| Endpoint {
@@ -151,4 +154,19 @@ impl Drop for Mesh {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A local TCP echo server (a raw TCP destination).
+pub async fn echo_server() -> SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let (mut r, mut w) = s.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            });
+        }
+    });
+    addr
 }

@@ -2,14 +2,12 @@
 //! toward the destination, pooling, discovery updates, metrics and access log with the source
 //! identity, raw TCP, filters seeing the source SVID, MicroWAF blocking inside a tunnel.
 
-use std::net::SocketAddr;
-
 use microwaf_tests::fixtures::{self, Target};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::hbone::http_in_tunnel;
 use super::pki::{CLIENT_ID, WAYPOINT_ID};
-use super::{Mesh, SVC, VIP};
+use super::{echo_server, Mesh, SVC, VIP};
 use crate::proxy::harness::{get, upstream};
 
 #[tokio::test]
@@ -139,16 +137,7 @@ async fn the_source_identity_is_in_metrics_and_the_access_log() {
 #[tokio::test]
 async fn a_non_http_payload_takes_the_tcp_path() {
     let mesh = Mesh::start("tcp", "").await;
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let echo: SocketAddr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            tokio::spawn(async move {
-                let (mut r, mut w) = s.split();
-                let _ = tokio::io::copy(&mut r, &mut w).await;
-            });
-        }
-    });
+    let echo = echo_server().await;
     mesh.publish(&[(echo, true)]);
     let client = mesh.client().await;
     let t = client.connect_stream(VIP).await.tunnel();
@@ -243,16 +232,7 @@ async fn serve_from_configuration_alone_loads_cert_files_and_the_discovery_file(
 #[tokio::test]
 async fn a_full_outbound_connection_makes_the_next_stream_open_another() {
     let mesh = Mesh::start("outbound-limit", "").await;
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let echo: SocketAddr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            tokio::spawn(async move {
-                let (mut r, mut w) = s.split();
-                let _ = tokio::io::copy(&mut r, &mut w).await;
-            });
-        }
-    });
+    let echo = echo_server().await;
     mesh.publish(&[(echo, true)]);
     // 120 concurrent raw TCP tunnels (two inbound connections, each under its 100 limit):
     // each holds one outbound HBONE stream while open.
@@ -301,21 +281,6 @@ async fn a_reload_gives_new_tunnels_the_new_filters() {
     let t = client.connect_stream(VIP).await.tunnel();
     let r = http_in_tunnel(t, false, get(SVC, "/", false)).await;
     assert_eq!(r.headers["x-prop-source.principal"], CLIENT_ID);
-}
-
-/// A local TCP echo server.
-async fn echo_server() -> SocketAddr {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            tokio::spawn(async move {
-                let (mut r, mut w) = s.split();
-                let _ = tokio::io::copy(&mut r, &mut w).await;
-            });
-        }
-    });
-    addr
 }
 
 #[tokio::test]

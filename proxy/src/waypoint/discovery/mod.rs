@@ -40,6 +40,10 @@ pub struct Destination {
     /// The service hostname (e.g. `reviews.shop.svc.cluster.local`), or the pod address for
     /// pod-addressed traffic: reported as the destination in metrics and logs.
     pub name: String,
+    /// The port the client addressed (the service port, or the pod port when pod-addressed).
+    /// Endpoints are per service port — port 80 may map to pod port 8080 and port 9000 to
+    /// 9000 — so anything cached per destination is keyed by name *and* port.
+    pub port: u16,
     pub endpoints: Vec<Endpoint>,
 }
 
@@ -65,6 +69,7 @@ impl Registry {
             let hbone = *self.workloads.get(&addr.ip())?;
             return Some(Arc::new(Destination {
                 name: addr.to_string(),
+                port: addr.port(),
                 endpoints: vec![Endpoint { addr, hbone }],
             }));
         }
@@ -135,6 +140,7 @@ mod tests {
     fn registry() -> Registry {
         let dest = Arc::new(Destination {
             name: "reviews.shop.svc.cluster.local".into(),
+            port: 80,
             endpoints: vec![Endpoint {
                 addr: "10.0.0.7:9080".parse().unwrap(),
                 hbone: true,

@@ -172,6 +172,7 @@ fn build(file: File) -> Result<Registry, FieldError> {
                 .collect();
             let dest = Arc::new(Destination {
                 name: svc.hostname.clone(),
+                port: port.port,
                 endpoints,
             });
             let key = (svc.hostname.clone(), port.port);

@@ -154,6 +154,7 @@ impl State {
                 endpoints.sort_by_key(|e| e.addr);
                 let dest = Arc::new(Destination {
                     name: svc.hostname.clone(),
+                    port: service_port,
                     endpoints,
                 });
                 registry

@@ -10,10 +10,8 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -23,15 +21,20 @@ use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use parking_lot::Mutex;
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::certs::CertStore;
-use super::identity::SpiffeId;
-use super::metrics::{Active, TunnelMetrics};
-use super::{tls, CONN_WINDOW, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, MAX_STREAMS, STREAM_WINDOW};
+mod stream;
+
+use stream::TunnelStream;
+
 use crate::http::error::{ErrorKind, ProxyError};
 use crate::upstream::transport::{BoxIo, OpenFuture, Tunnel};
+use crate::waypoint::certs::CertStore;
+use crate::waypoint::identity::SpiffeId;
+use crate::waypoint::metrics::{Active, TunnelMetrics};
+use crate::waypoint::{
+    tls, CONN_WINDOW, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, MAX_STREAMS, STREAM_WINDOW,
+};
 
 /// One outbound HBONE connection.
 struct TunnelConn {
@@ -58,7 +61,7 @@ impl TunnelConn {
 }
 
 /// A reserved stream slot; frees it on drop.
-struct StreamSlot(Arc<AtomicUsize>);
+pub(super) struct StreamSlot(Arc<AtomicUsize>);
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
@@ -133,11 +136,11 @@ impl HboneConnector {
             .await
             .map_err(|e| fail(format!("HBONE CONNECT {target}: {e}")))?;
         self.metrics.outbound_streams.inc();
-        Ok(Box::new(TunnelStream {
-            io: TokioIo::new(upgraded),
-            _slot: slot,
-            _active: Active::new(&self.metrics.outbound_streams_active),
-        }))
+        Ok(Box::new(TunnelStream::new(
+            TokioIo::new(upgraded),
+            slot,
+            Active::new(&self.metrics.outbound_streams_active),
+        )))
     }
 
     /// A connection with a free stream slot, opening one when all are full or closed.
@@ -228,40 +231,5 @@ impl HboneConnector {
 impl Tunnel for HboneConnector {
     fn open(&self, target: SocketAddr) -> OpenFuture<'_> {
         Box::pin(self.connect(target))
-    }
-}
-
-/// An upgraded CONNECT stream; its slot and the active gauge are released on drop.
-struct TunnelStream {
-    io: TokioIo<hyper::upgrade::Upgraded>,
-    _slot: StreamSlot,
-    _active: Active,
-}
-
-impl AsyncRead for TunnelStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for TunnelStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
