@@ -16,7 +16,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The wasm targets every fixture is built for (DESIGN §3: the allocator export differs).
+/// The wasm targets every fixture is built for (the allocator export differs: docs/abi.md).
 const TARGETS: [&str; 2] = ["wasm32-wasip1", "wasm32-unknown-unknown"];
 
 /// Cargo variables set for this build script that would change what the nested cargo does.

@@ -6,7 +6,7 @@
 //! the runtime, unit tests and fakes implement the same contract, and the status codes a guest
 //! sees are decided in exactly one place per hostcall.
 //!
-//! Every method answers with the [`Status`] Envoy would return on that path (DESIGN §3). A guest
+//! Every method answers with the [`Status`] Envoy would return on that path (docs/abi.md). A guest
 //! bug the ABI reports (bad pointer, unknown enum value) is a status too, never a trap; traps are
 //! kept for what Envoy also aborts on (e.g. `proc_exit`, an allocator that traps).
 

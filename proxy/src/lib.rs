@@ -1,6 +1,6 @@
 //! The microwaf L7 proxy as a library, so integration tests and benches run it in-process.
 //!
-//! Flow (see DESIGN §1): [`listener`] accepts → [`conn`] (TLS, HTTP/1.1 or HTTP/2 via hyper)
+//! Flow (see proxy/ARCHITECTURE.md): [`listener`] accepts → [`conn`] (TLS, HTTP/1.1 or HTTP/2 via hyper)
 //! → [`http::service`] (filters, route, upstream) → [`upstream`] (clusters, pools) and back.
 //! [`server::Proxy`] owns the listeners, reload and drain.
 

@@ -1,4 +1,4 @@
-//! Precompiled-module cache: compile once with Cranelift, afterwards deserialize (DESIGN §4).
+//! Precompiled-module cache: compile once with Cranelift, afterwards deserialize (docs/abi.md).
 //!
 //! File name: `<sha256(wasm)>-<engine compatibility hash>.cwasm`, so a different module, wasmtime
 //! version or engine configuration never even looks at an old artifact (the content key stays

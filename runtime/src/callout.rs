@@ -1,4 +1,4 @@
-//! Delivering callout responses to the root context (DESIGN §3): the SDK then moves to the
+//! Delivering callout responses to the root context (docs/abi.md): the SDK then moves to the
 //! stream with `proxy_set_effective_context`, and the response stays readable through map types
 //! 6/7 (HTTP) or 4/5 (gRPC) and buffers 4/5 for the whole callback.
 

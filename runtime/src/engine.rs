@@ -1,7 +1,7 @@
 //! The one Wasmtime [`Engine`] and [`Linker`] of a runtime, and the epoch ticker that gives every
 //! callback a deadline.
 //!
-//! Why these settings (DESIGN §4): the pooling allocator plus copy-on-write memory init makes a
+//! Why these settings (docs/abi.md, "Wasmtime"): the pooling allocator plus copy-on-write memory init makes a
 //! fresh instance cost 4–8 µs instead of 22–33 µs, which is what makes crash recovery and reload
 //! cheap; epoch interruption costs ~10 % of guest speed but is the only way to stop a guest loop
 //! without a thread per VM.

@@ -31,7 +31,7 @@
 //!   intact; fail-closed: a 503 reply), paused streams are woken, and a fresh VM replaces it
 //!   (first immediately, then with exponential backoff). See [`Plugin::failures`].
 //!
-//! Contexts ids are per VM: root = 1, the first stream of a VM = 2 (DESIGN §2).
+//! Contexts ids are per VM: root = 1, the first stream of a VM = 2 (docs/abi.md).
 
 mod cache;
 mod callout;

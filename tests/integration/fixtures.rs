@@ -1,6 +1,6 @@
 //! The guest fixtures themselves: every file the build script produced exists, validates,
 //! carries the ABI marker and allocator its source promises, and imports nothing Envoy lacks
-//! (DESIGN §3, §8). A fixture failing here would make every runtime test built on it
+//! (docs/abi.md). A fixture failing here would make every runtime test built on it
 //! meaningless, so these run first and need no host.
 
 use anyhow::{bail, ensure, Context, Result};
@@ -42,7 +42,7 @@ const DELIBERATELY_UNKNOWN: &[(&str, &str)] = &[
     ("fixture_vendor", "anything"),
 ];
 
-/// Envoy's `env` imports (DESIGN §8, ABI 0.2.1 plus the 0.1.0 additions) with their wasm32
+/// Envoy's `env` imports (docs/abi.md, ABI 0.2.1 plus the 0.1.0 additions) with their wasm32
 /// signatures: parameter types, then result types.
 const ENVOY_IMPORTS: &[(&str, &str)] = &[
     ("proxy_log", "i32 i32 i32 -> i32"),

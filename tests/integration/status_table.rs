@@ -1,5 +1,5 @@
 //! The status table: every hostcall, on its happy path and its documented error paths, returns
-//! the status Envoy returns (DESIGN §3) — driven through real wasm against the real runtime.
+//! the status Envoy returns (docs/abi.md) — driven through real wasm against the real runtime.
 //!
 //! [`TABLE`] lists one probe per line: the callback it runs in, a label, Envoy's status, the
 //! hostcall and its arguments. A probe module is generated from it (see `status_table/`): after
@@ -33,7 +33,7 @@ use microwaf_runtime::{
 /// metadata, 6/7 HTTP-call response headers/trailers. Buffers: 0/1 request/response body, 2/3
 /// downstream/upstream data, 4 callout body, 5 gRPC message, 7 plugin config.
 ///
-/// One documented deviation (DESIGN §3): reading a callout map (4–7) while no callout response
+/// One documented deviation (docs/abi.md): reading a callout map (4–7) while no callout response
 /// is being delivered is NotFound here, BadArgument in Envoy (the SDKs trap on it).
 const TABLE: &str = r"
 configure log                        Ok                  proxy_log 2 s:hello

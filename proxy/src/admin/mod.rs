@@ -1,7 +1,7 @@
 //! The admin server: `/metrics`, `/ready`, `/config_dump`, `/logging`, `/healthz`.
 //!
 //! It runs on its own thread with its own single-threaded tokio runtime, so a slow or heavy
-//! scrape never competes with data-plane workers for their schedulers (DESIGN §1). Everything
+//! scrape never competes with data-plane workers for their schedulers. Everything
 //! it shows comes through [`AdminState`]: the proxy's metrics registry, a hook returning the
 //! filter-defined metrics, the configuration currently applied, a readiness flag and a log
 //! level hook.

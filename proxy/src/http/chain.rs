@@ -1,4 +1,4 @@
-//! Runs one stream through its filters with Envoy's buffering semantics (DESIGN §3):
+//! Runs one stream through its filters with Envoy's buffering semantics (docs/abi.md):
 //! data streams chunk by chunk unless a filter pauses; a headers pause stops the whole stream
 //! until the filter's [`StreamSignal`] says resume; a body pause accumulates, and the next call
 //! sees the whole buffer; a local reply stops the chain. Request phases run in configuration

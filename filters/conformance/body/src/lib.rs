@@ -1,7 +1,7 @@
 //! Body buffering and rewriting.
 //!
 //! Each direction pauses every body chunk until end of stream, so the host must accumulate
-//! (DESIGN §3: the last callback gets the whole size and `get_buffer_bytes(0, size)` returns the
+//! (docs/abi.md: the last callback gets the whole size and `get_buffer_bytes(0, size)` returns the
 //! whole body), then rewrites the buffer with one of Envoy's three `set_buffer_bytes` forms.
 //! Plugin configuration (JSON): `{"request": OP, "response": OP, "value": TEXT}` where OP is
 //! `none` (default), `prepend`, `replace` or `append`, and TEXT defaults to `[fixture]`.

@@ -1,6 +1,6 @@
 //! Context ids: every context logs its id at creation and in `on_log`/`on_done`, and stream
 //! contexts report their id and their root's id in headers. With one root context per VM the
-//! first stream must be `#2` (DESIGN §2).
+//! first stream must be `#2` (as in Envoy).
 
 use fixture_support::info;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};

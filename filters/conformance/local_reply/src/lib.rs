@@ -1,5 +1,5 @@
 //! Local replies: `send_http_response` from a request callback, and the same stream context
-//! seeing its own local reply in `on_http_response_headers` (Envoy's behaviour, DESIGN §3).
+//! seeing its own local reply in `on_http_response_headers` (Envoy's behaviour).
 //!
 //! Driven by request headers so one plugin instance covers every case:
 //! `x-local-reply: <status>` triggers the reply, `x-local-reply-phase: headers|body` picks the
