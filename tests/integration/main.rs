@@ -2,6 +2,7 @@
 
 mod bench;
 mod config;
+mod crate_graph;
 mod fixtures;
 mod k8s;
 mod microwaf;
