@@ -41,6 +41,10 @@ pub struct TlsInfo {
     pub cipher: String,
     pub peer: Option<PeerCert>,
     pub local: Option<PeerCert>,
+    /// This TLS carries an HBONE tunnel: the bytes inside are the application's own protocol,
+    /// so HTTP inside it is plain `http` (`x-forwarded-proto`, `:scheme`) although the peer
+    /// identity and TLS facts still come from the tunnel.
+    pub tunnel: bool,
 }
 
 /// HTTP/1.1 and HTTP/2 limits for one listener.

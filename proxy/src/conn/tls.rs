@@ -175,5 +175,6 @@ pub fn info(stream: &TlsStream<TcpStream>) -> TlsInfo {
             .and_then(|c| c.first())
             .and_then(|c| PeerCert::from_der(c)),
         local: None,
+        tunnel: false,
     }
 }

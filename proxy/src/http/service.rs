@@ -83,10 +83,9 @@ impl HttpService {
         let (parts, body) = req.into_parts();
         let header_count = parts.headers.len();
         let body = boxed(body);
-        let scheme = if self.conn.tls.is_some() {
-            "https"
-        } else {
-            "http"
+        let scheme = match &self.conn.tls {
+            Some(tls) if !tls.tunnel => "https",
+            _ => "http",
         };
         let authority = parts
             .uri

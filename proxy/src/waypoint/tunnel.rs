@@ -78,7 +78,10 @@ impl Tunnel {
             listener: LISTENER.into(),
             peer: self.peer,
             local: self.authority.parse().unwrap_or(self.conn.local),
-            tls: Some(self.conn.tls.clone()),
+            tls: Some(TlsInfo {
+                tunnel: true,
+                ..self.conn.tls.clone()
+            }),
             listener_metadata: Default::default(),
         };
         let name = self.dest.name.clone();

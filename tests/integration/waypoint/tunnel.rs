@@ -28,6 +28,8 @@ async fn http1_and_http2_inside_tunnels_reach_the_destination_as_the_waypoint() 
         assert_eq!(j["upstream"], "dest");
         assert!(j["uri"].as_str().unwrap().ends_with("/hello"));
         assert_eq!(j["version"], if h2 { "HTTP/2.0" } else { "HTTP/1.1" });
+        // Plain HTTP inside the mTLS tunnel is `http`: the tunnel's TLS is not the request's.
+        assert_eq!(j["headers"]["x-forwarded-proto"], "http");
     }
     // The destination's tunnel endpoint saw the waypoint, never the source, and was asked
     // for the pod address with its target port.
