@@ -84,8 +84,9 @@ impl Stream {
             side.scanned += push_within(&mut side.scan, &unscanned, encoded, &budget);
             side.note_scan_error();
         }
+        // Whole gRPC messages are a decision point even if their scan is not done (then it is a
+        // `scan_time` fallback): waiting for more data could stall a streaming call.
         let whole_messages = side.is_grpc()
-            && side.scanned == size
             && hostcalls::get_buffer(dir.buffer(), 0, size)
                 .ok()
                 .flatten()
