@@ -7,6 +7,7 @@
 //! Istio and microwaf. It imports only what Envoy provides.
 
 mod actions;
+mod budget;
 mod metrics;
 mod root;
 mod side;

@@ -4,7 +4,9 @@
 pub(crate) mod upstream;
 
 mod actions;
+mod encoded;
 mod events;
+mod large;
 mod native_wasm;
 mod redaction;
 mod scan_cli;

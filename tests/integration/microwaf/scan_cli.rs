@@ -190,3 +190,56 @@ fn base64_of(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s)
 }
+
+#[test]
+fn decide_prints_the_filters_decision_per_document() {
+    let d = dir("decide");
+    let policy = write(
+        &d.join("p.yaml"),
+        "defaults:\n  actions:\n    credit_card: block\n    email: redact\nlimits:\n  max_body_bytes: 1KiB\n  fallback: fail_closed\n",
+    );
+    let card = write(&d.join("card.json"), &format!(r#"{{"card":"{CARD}"}}"#));
+    let mail = write(&d.join("mail.json"), r#"{"m":"ann@example.org"}"#);
+    let clean = write(&d.join("clean.json"), r#"{"order":"ord_8c1d2e"}"#);
+    let filler: Vec<String> = (0..200).map(|i| format!(r#"{{"n":{i}}}"#)).collect();
+    let big = write(&d.join("big.json"), &format!("[{}]", filler.join(",")));
+    let o = scan(
+        &["--policy", &policy, "--decide", &card, &mail, &clean, &big],
+        None,
+    );
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    let decisions: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v.get("decision").is_some())
+        .collect();
+    let got: Vec<(String, String, String, Option<String>)> = decisions
+        .iter()
+        .map(|v| {
+            (
+                v["source"].as_str().unwrap().to_owned(),
+                v["decision"].as_str().unwrap().to_owned(),
+                v["action"].as_str().unwrap().to_owned(),
+                v.get("fallback").map(|f| f.as_str().unwrap().to_owned()),
+            )
+        })
+        .collect();
+    let row = |s: &str, d: &str, a: &str, f: Option<&str>| {
+        (
+            s.to_owned(),
+            d.to_owned(),
+            a.to_owned(),
+            f.map(str::to_owned),
+        )
+    };
+    assert_eq!(
+        got,
+        [
+            row(&card, "block", "block", None),
+            row(&mail, "redact", "redact", None),
+            row(&clean, "pass", "ignore", None),
+            // Over the hold limit with fail_closed: refused although clean.
+            row(&big, "block", "ignore", Some("body_limit")),
+        ]
+    );
+}

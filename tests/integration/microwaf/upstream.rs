@@ -160,6 +160,49 @@ fn pieces(body: Vec<u8>) -> Response<Body> {
     r
 }
 
+/// `/upload`: what the upstream received, as `{"len":…,"sha256":"…"}`, so a test can prove an
+/// upload passed the proxy byte for byte without echoing megabytes back.
+fn upload_receipt(body: &[u8]) -> Response<Body> {
+    let receipt = serde_json::json!({"len": body.len(), "sha256": sha256_hex(body)});
+    let mut r = Response::new(Full::new(Bytes::from(receipt.to_string())).boxed());
+    r.headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
+    r
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The two chunks of `/split.json`: a card number cut in the middle.
+pub fn split_chunks() -> (String, String) {
+    let (head, tail) = CARD.split_at(7);
+    (
+        format!(r#"{{"note":"first","card":"{head}"#),
+        format!(r#"{tail}","end":true}}"#),
+    )
+}
+
+/// `/split.json`: [`split_chunks`] sent 100 ms apart, so the proxy sees the card in two
+/// body callbacks.
+fn split_json() -> Response<Body> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::spawn(async move {
+        let (a, b) = split_chunks();
+        let _ = tx.send(Bytes::from(a)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let _ = tx.send(Bytes::from(b)).await;
+    });
+    let mut r = Response::new(Chunks(rx).boxed());
+    r.headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
+    r
+}
+
 /// `/chunked.json`: the first chunk at once, the last only after `gate` is notified.
 fn chunked(gate: Arc<tokio::sync::Notify>) -> Response<Body> {
     let (tx, rx) = tokio::sync::mpsc::channel(2);
@@ -187,7 +230,32 @@ async fn respond(
         .unwrap_or_default();
     seen.lock().unwrap().push(pq);
     let path = req.uri().path().to_owned();
-    let _ = req.into_body().collect().await;
+    let received = req
+        .into_body()
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    if path == "/upload" {
+        return Ok(upload_receipt(&received));
+    }
+    if path == "/split.json" {
+        return Ok(split_json());
+    }
+    if path == "/bomb.json" {
+        let mut r = Response::new(Full::new(Bytes::from(super::encoded::bomb().to_vec())).boxed());
+        r.headers_mut()
+            .insert("content-type", "application/json".parse().unwrap());
+        r.headers_mut()
+            .insert("content-encoding", "gzip".parse().unwrap());
+        return Ok(r);
+    }
+    if let Some(body) = super::large::large_body(&path) {
+        let mut r = Response::new(Full::new(Bytes::from(body)).boxed());
+        r.headers_mut()
+            .insert("content-type", "application/json".parse().unwrap());
+        return Ok(r);
+    }
     if path == "/chunked.json" {
         return Ok(chunked(gate));
     }

@@ -8,6 +8,7 @@
 
 mod body;
 mod config;
+mod decision;
 mod finding;
 mod request;
 mod verdict;
@@ -18,6 +19,10 @@ mod tests;
 use std::sync::Arc;
 
 pub use body::{BodyScan, ScanMode, MAX_MATCHES};
+pub use decision::{
+    decide_body, over_hold_limit, plan_request, plan_response, BodyFacts, BodyPlan, Decision,
+    FallbackReason, Outcome,
+};
 pub use finding::Match;
 pub use request::{scan_request_line, RequestLine};
 pub use verdict::{decide, decide_attacks, decide_attacks_counted, decide_counted, Verdict};

@@ -1,5 +1,6 @@
 //! Per-stream logic: endpoint and identity on request headers, attack checks on the request,
-//! body inspection in both directions, and the verdict (alert, redact, block).
+//! and body inspection in both directions (`body`), planned and decided by the engine
+//! (`plan_request`/`plan_response`, `decide_body`).
 //!
 //! Alert mode never pauses: each body chunk is scanned as it passes and findings are reported
 //! at the end. Redact and block modes hold the body (Pause until end of stream, or until whole
@@ -10,17 +11,19 @@ use std::rc::Rc;
 use microwaf_engine::formats::{ContentInfo, Encoding};
 use microwaf_engine::identity::source_identity;
 use microwaf_engine::inspect::{
-    decide_attacks, scan_request_line, RequestLine, ScanMode, MAX_MATCHES,
+    decide_attacks, decide_body, plan_request, plan_response, scan_request_line, BodyFacts,
+    BodyPlan, FallbackReason, Outcome, RequestLine, Verdict,
 };
-use microwaf_engine::policy::{Action, AttackLocation, Endpoint, Fallback};
+use microwaf_engine::policy::{Action, Endpoint};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action as Next, MapType};
 
-use crate::actions::{block_headers, grpc_status, redact_body};
-use crate::side::{grpc_frames_complete, Dir, Side};
+use crate::actions::{block_headers, grpc_status};
+use crate::side::{Dir, Side};
 use crate::vm::Vm;
 
+mod body;
 mod report;
 
 /// Labels of this stream's metrics, already bounded.
@@ -93,8 +96,10 @@ impl Stream {
         )
     }
 
-    /// Sets up inspection of a body; `None` when it is not inspected or cannot be decoded.
-    fn start_side(&mut self, vm: &Vm, map: MapType, mode: ScanMode, hold: bool) -> Option<Side> {
+    /// Sets up inspection of a body. A body whose encoding the engine cannot decode is not
+    /// scanned: the engine's decision for it is the `encoding` fallback, so a held one may be
+    /// blocked right here (`Err(())`: the block response was sent).
+    fn start_side(&mut self, vm: &Vm, map: MapType, plan: BodyPlan) -> Result<Option<Side>, ()> {
         let (ct, ce, ge) = self.body_info(map);
         let info = ContentInfo {
             content_type: ct.as_deref(),
@@ -102,12 +107,27 @@ impl Stream {
             grpc_encoding: ge.as_deref(),
         };
         let encoding = ce.as_deref().and_then(|e| Encoding::parse(e).ok());
-        match vm.inspector.body(&info, mode) {
-            Ok(scan) => Some(Side::new(scan, mode, hold, encoding)),
+        match vm.inspector.body(&info, plan.mode) {
+            Ok(scan) => Ok(Some(Side::new(scan, plan, encoding))),
             Err(e) => {
                 log::warn!("microwaf: body not inspected: {e}");
-                self.count(vm, "microwaf_fallbacks", &[("reason", "encoding")], 1);
-                None
+                let reason = FallbackReason::for_error(&e);
+                self.count(vm, "microwaf_fallbacks", &[("reason", reason.as_str())], 1);
+                let verdict = Verdict::clean();
+                let facts = BodyFacts {
+                    verdict: &verdict,
+                    dropped: &[],
+                    incomplete: Some(reason),
+                    held: plan.hold,
+                    rewritable: false,
+                };
+                match decide_body(&facts, vm.inspector.policy().limits().fallback).outcome {
+                    Outcome::Block => {
+                        self.block(vm);
+                        Err(())
+                    }
+                    _ => Ok(None),
+                }
             }
         }
     }
@@ -116,136 +136,6 @@ impl Stream {
         let mut labels = vec![("endpoint", self.labels.endpoint.as_str())];
         labels.extend_from_slice(extra);
         vm.state.borrow_mut().metrics.count(base, &labels, by);
-    }
-
-    /// Body callback for either direction; see the module docs for the modes.
-    fn on_body(&mut self, dir: Dir, size: usize, eos: bool) -> Next {
-        let Some(vm) = self.vm.clone() else {
-            return Next::Continue;
-        };
-        let Some(mut side) = self.side(dir).take() else {
-            return Next::Continue;
-        };
-        let next = self.body_step(&vm, dir, &mut side, size, eos);
-        *self.side(dir) = Some(side);
-        next
-    }
-
-    fn body_step(&mut self, vm: &Vm, dir: Dir, side: &mut Side, size: usize, eos: bool) -> Next {
-        if side.done {
-            return Next::Continue;
-        }
-        let buffer = dir.buffer();
-        if !side.hold {
-            if let Ok(Some(chunk)) = hostcalls::get_buffer(buffer, 0, size) {
-                side.scan.push(&chunk);
-            }
-            if eos {
-                self.conclude(vm, dir, side);
-            }
-            return Next::Continue;
-        }
-        let limit = vm.inspector.policy().limits().max_body_bytes.0;
-        let body = if eos || side.is_grpc() {
-            hostcalls::get_buffer(buffer, 0, size)
-                .ok()
-                .flatten()
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        let decide_now = eos || (side.is_grpc() && grpc_frames_complete(&body));
-        if !decide_now {
-            if size as u64 <= limit {
-                return Next::Pause;
-            }
-            self.count(vm, "microwaf_fallbacks", &[("reason", "body_limit")], 1);
-            if vm.inspector.policy().limits().fallback == Fallback::FailClosed {
-                self.block(vm);
-                side.done = true;
-                return Next::Pause;
-            }
-            // Pass with an alert: stop holding, scan what is buffered and stream the rest.
-            side.hold = false;
-            if let Ok(Some(held)) = hostcalls::get_buffer(buffer, 0, size) {
-                side.scan.push(&held);
-            }
-            return Next::Continue;
-        }
-        side.scan.push(&body);
-        if eos {
-            side.scan.finish();
-            side.done = true;
-        }
-        let matches = side.scan.take_matches();
-        let dropped = side.scan.take_dropped();
-        let verdict = self.verdict(vm, dir, side.mode, &matches, &dropped);
-        self.report(vm, dir, &matches, &verdict);
-        let fallback = vm.inspector.policy().limits().fallback;
-        if verdict.action == Action::Redact && verdict.masks_dropped(&dropped) {
-            // More matches than the scan keeps masks for: redacting the kept ones would leak
-            // the rest, so this is a body the filter cannot redact.
-            log::warn!("microwaf: too many matches to redact ({MAX_MATCHES} kept)");
-            self.count(vm, "microwaf_fallbacks", &[("reason", "match_limit")], 1);
-            if fallback == Fallback::FailClosed {
-                self.block(vm);
-                side.done = true;
-                return Next::Pause;
-            }
-        }
-        let next = match verdict.action {
-            Action::Block => {
-                self.block(vm);
-                side.done = true;
-                Next::Pause
-            }
-            Action::Redact => {
-                // Only categories whose own action redacts are masked; alert-only findings in
-                // the same message stay readable.
-                let masks = verdict.masks_for(&matches);
-                let format = side.scan.format().clone();
-                match redact_body(
-                    &body,
-                    &format,
-                    side.encoding,
-                    &masks,
-                    side.base,
-                    vm.inspector.limits(),
-                ) {
-                    Ok(redacted) => {
-                        let _ = hostcalls::set_buffer(buffer, 0, size, &redacted);
-                        Next::Continue
-                    }
-                    Err(e) => {
-                        log::warn!("microwaf: {e}");
-                        self.count(vm, "microwaf_fallbacks", &[("reason", "redact")], 1);
-                        if fallback == Fallback::FailClosed {
-                            self.block(vm);
-                            side.done = true;
-                            Next::Pause
-                        } else {
-                            Next::Continue
-                        }
-                    }
-                }
-            }
-            _ => Next::Continue,
-        };
-        side.base += body.len() as u64;
-        next
-    }
-
-    /// Streaming mode: report what was found once the body is complete.
-    fn conclude(&mut self, vm: &Vm, dir: Dir, side: &mut Side) {
-        if side.done {
-            return;
-        }
-        side.scan.finish();
-        side.done = true;
-        let matches = side.scan.take_matches();
-        let dropped = side.scan.take_dropped();
-        let verdict = self.verdict(vm, dir, side.mode, &matches, &dropped);
-        self.report(vm, dir, &matches, &verdict);
     }
 }
 
@@ -314,26 +204,22 @@ impl HttpContext for Stream {
                 return Next::Pause;
             }
         }
-        let attacks = ep.attacks();
-        let body_attacks = attacks.enabled && attacks.inspects(AttackLocation::Body);
-        if end_of_stream || !(ep.scan_requests() || body_attacks) {
+        if end_of_stream {
             return Next::Continue;
         }
-        let mode = match (ep.scan_requests(), body_attacks) {
-            (true, true) => ScanMode::Both,
-            (true, false) => ScanMode::Sensitive,
-            _ => ScanMode::Attacks,
+        let Some(plan) = plan_request(ep) else {
+            return Next::Continue;
         };
-        let blocks_attacks = attacks
-            .categories()
-            .any(|c| attacks.action_for(c) == Action::Block);
-        let hold = (body_attacks && blocks_attacks)
-            || (ep.scan_requests() && ep.strongest_action() >= Action::Redact);
-        if hold && ep.scan_requests() && ep.strongest_action() >= Action::Redact {
+        if plan.hold && plan.may_resize {
             self.set_http_request_header("content-length", None);
         }
-        self.request = self.start_side(&vm, MapType::HttpRequestHeaders, mode, hold);
-        Next::Continue
+        match self.start_side(&vm, MapType::HttpRequestHeaders, plan) {
+            Ok(side) => {
+                self.request = side;
+                Next::Continue
+            }
+            Err(()) => Next::Pause,
+        }
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Next {
@@ -349,10 +235,7 @@ impl HttpContext for Stream {
         }
         let ep = self.endpoint(&vm);
         let ct = self.get_http_response_header("content-type");
-        if ep.inspect(ct.as_deref()).is_none() {
-            return Next::Continue;
-        }
-        let limits_hold = self.token.is_some()
+        let rate_limit_acts = self.token.is_some()
             && vm
                 .inspector
                 .policy()
@@ -360,14 +243,20 @@ impl HttpContext for Stream {
                 .rate_limits
                 .iter()
                 .any(|l| l.action >= Action::Redact);
-        let hold = ep.strongest_action() >= Action::Redact || limits_hold;
-        if hold {
+        let Some(plan) = plan_response(ep, ct.as_deref(), rate_limit_acts) else {
+            return Next::Continue;
+        };
+        if plan.hold && plan.may_resize {
             // Redaction may change the length (a masked JSON number gains quotes).
             self.set_http_response_header("content-length", None);
         }
-        self.response =
-            self.start_side(&vm, MapType::HttpResponseHeaders, ScanMode::Sensitive, hold);
-        Next::Continue
+        match self.start_side(&vm, MapType::HttpResponseHeaders, plan) {
+            Ok(side) => {
+                self.response = side;
+                Next::Continue
+            }
+            Err(()) => Next::Pause,
+        }
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Next {

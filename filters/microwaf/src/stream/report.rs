@@ -4,7 +4,7 @@
 use std::time::UNIX_EPOCH;
 
 use microwaf_engine::inspect::{decide_attacks_counted, decide_counted, Match, ScanMode, Verdict};
-use microwaf_engine::policy::Action;
+use microwaf_engine::policy::{Action, Endpoint};
 use proxy_wasm::hostcalls;
 
 use super::Stream;
@@ -12,6 +12,26 @@ use crate::side::Dir;
 use crate::vm::Vm;
 
 impl Stream {
+    /// The endpoint's verdict for findings, without rate limits (which count what is
+    /// delivered, so they are applied once per decision by [`Stream::verdict`]).
+    pub(super) fn endpoint_verdict(
+        ep: &Endpoint,
+        mode: ScanMode,
+        matches: &[Match],
+        dropped: &[(String, u32)],
+    ) -> Verdict {
+        let mut verdict = match mode {
+            ScanMode::Attacks => Verdict::clean(),
+            _ => decide_counted(ep, matches, dropped),
+        };
+        if mode != ScanMode::Sensitive {
+            let attacks = decide_attacks_counted(ep, matches, dropped);
+            verdict.raise(attacks.action);
+            verdict.categories.extend(attacks.categories);
+        }
+        verdict
+    }
+
     /// The verdict for findings, with per-token rate limits applied.
     /// `dropped` are matches counted past the scan's keep cap, so thresholds see them.
     pub(super) fn verdict(
@@ -23,15 +43,7 @@ impl Stream {
         dropped: &[(String, u32)],
     ) -> Verdict {
         let ep = self.endpoint(vm);
-        let mut verdict = match mode {
-            ScanMode::Attacks => Verdict::clean(),
-            _ => decide_counted(ep, matches, dropped),
-        };
-        if mode != ScanMode::Sensitive {
-            let attacks = decide_attacks_counted(ep, matches, dropped);
-            verdict.raise(attacks.action);
-            verdict.categories.extend(attacks.categories);
-        }
+        let mut verdict = Self::endpoint_verdict(ep, mode, matches, dropped);
         let Some(token) = self.token.clone() else {
             return verdict;
         };

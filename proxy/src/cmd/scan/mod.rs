@@ -4,8 +4,11 @@
 //! Output: one JSON line per finding,
 //! `{"source":…,"category":…,"start":…,"end":…,"path":"$.user.ssn","value":…}` (`value` per the
 //! policy's `report` style; `path` only for structured content). Exit status: 0 nothing found,
-//! 1 findings, 2 error.
+//! 1 findings, 2 error. With `--decide`, each document is followed by one line
+//! `{"source":…,"decision":"pass|redact|block","action":…,"fallback":…}`: the filter's decision
+//! for it as a response of the policy's default endpoint.
 
+mod decide;
 mod har;
 mod input;
 mod progress;
@@ -17,7 +20,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use microwaf_engine::formats::ContentInfo;
+use microwaf_engine::formats::{ContentInfo, FormatError};
 use microwaf_engine::inspect::{Inspector, Match, ScanMode, MAX_MATCHES};
 
 use input::Item;
@@ -38,6 +41,10 @@ pub struct ScanArgs {
     /// Also run the request-side attack detectors over the content.
     #[arg(long)]
     pub attacks: bool,
+    /// After each document, print the filter's decision for it (pass, redact or block, and
+    /// the fallback taken, if any) as a response of the policy's default endpoint.
+    #[arg(long)]
+    pub decide: bool,
 }
 
 pub fn run(args: ScanArgs) -> ExitCode {
@@ -74,7 +81,8 @@ fn scan(args: &ScanArgs) -> anyhow::Result<bool> {
     for item in items {
         for doc in item.load()? {
             progress.advance(doc.body.len() as u64);
-            for m in scan_doc(&inspector, &doc, mode)? {
+            let scanned = scan_doc(&inspector, &doc, mode)?;
+            for m in &scanned.matches {
                 found = true;
                 let mut line = serde_json::json!({
                     "source": doc.source,
@@ -88,6 +96,15 @@ fn scan(args: &ScanArgs) -> anyhow::Result<bool> {
                 if let Some(v) = reporter.render(&m.value) {
                     line["value"] = v.into();
                 }
+                writeln!(out, "{line}")?;
+            }
+            if args.decide {
+                let s = decide::Scanned {
+                    matches: &scanned.matches,
+                    dropped: &scanned.dropped,
+                    error: scanned.error.as_ref(),
+                };
+                let line = decide::decision_line(inspector.policy(), &doc, mode, &s);
                 writeln!(out, "{line}")?;
             }
         }
@@ -105,7 +122,14 @@ pub struct Doc {
     pub body: Vec<u8>,
 }
 
-fn scan_doc(inspector: &Arc<Inspector>, doc: &Doc, mode: ScanMode) -> anyhow::Result<Vec<Match>> {
+/// What one document's scan found.
+struct DocScan {
+    matches: Vec<Match>,
+    dropped: Vec<(String, u32)>,
+    error: Option<FormatError>,
+}
+
+fn scan_doc(inspector: &Arc<Inspector>, doc: &Doc, mode: ScanMode) -> anyhow::Result<DocScan> {
     let info = ContentInfo {
         content_type: doc.content_type.as_deref(),
         content_encoding: doc.content_encoding.as_deref(),
@@ -128,5 +152,9 @@ fn scan_doc(inspector: &Arc<Inspector>, doc: &Doc, mode: ScanMode) -> anyhow::Re
             doc.source
         );
     }
-    Ok(scan.take_matches())
+    Ok(DocScan {
+        matches: scan.take_matches(),
+        dropped: scan.take_dropped(),
+        error: scan.error().cloned(),
+    })
 }
