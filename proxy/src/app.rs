@@ -19,6 +19,7 @@ use crate::server::Proxy;
 use crate::waypoint::metrics::TunnelMetrics;
 use crate::waypoint::sources::ConfiguredSources;
 use crate::waypoint::{MeshSources, Waypoint, WaypointError};
+use crate::worker::{WorkerError, Workers};
 use microwaf_runtime::{Runtime, RuntimeConfig};
 
 /// Why the proxy could not start or reload.
@@ -34,6 +35,8 @@ pub enum StartError {
     Runtime(#[from] microwaf_runtime::RuntimeError),
     #[error(transparent)]
     Waypoint(#[from] WaypointError),
+    #[error(transparent)]
+    Workers(#[from] WorkerError),
 }
 
 /// A running proxy plus what reload needs.
@@ -56,14 +59,22 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the state and binds every listener.
+    /// Builds the state and binds every listener; the data plane runs on the caller's
+    /// runtime.
     pub async fn start(cfg: Config) -> Result<Self, StartError> {
+        Self::start_on(cfg, Workers::inline()).await
+    }
+
+    /// Like [`App::start`], with the data plane on `workers` (`serve`: one thread per worker,
+    /// each listener bound once per worker). The caller's runtime keeps the background work:
+    /// reloads, DNS refresh, discovery, the waypoint's HBONE accept loop.
+    pub async fn start_on(cfg: Config, workers: Workers) -> Result<Self, StartError> {
         let rt_config = runtime_config(&cfg);
         let slots = rt_config.max_instances;
         let runtime = Arc::new(Runtime::new(rt_config)?);
         let wasm_pool = crate::wasm_pool_metrics::collector(&runtime, slots);
         let mut load = crate::wasm::loader(runtime.clone());
-        let mut app = Self::start_inner(cfg, &mut load, Some(wasm_pool), None).await?;
+        let mut app = Self::start_inner(cfg, &mut load, Some(wasm_pool), None, workers).await?;
         app.runtime = Some(runtime);
         Ok(app)
     }
@@ -76,14 +87,21 @@ impl App {
         let runtime = Arc::new(Runtime::new(rt_config)?);
         let wasm_pool = crate::wasm_pool_metrics::collector(&runtime, slots);
         let mut load = crate::wasm::loader(runtime.clone());
-        let mut app = Self::start_inner(cfg, &mut load, Some(wasm_pool), Some(sources)).await?;
+        let mut app = Self::start_inner(
+            cfg,
+            &mut load,
+            Some(wasm_pool),
+            Some(sources),
+            Workers::inline(),
+        )
+        .await?;
         app.runtime = Some(runtime);
         Ok(app)
     }
 
     /// Like [`App::start`] with a custom filter loader (tests).
     pub async fn start_with(cfg: Config, load: &mut FilterLoader<'_>) -> Result<Self, StartError> {
-        Self::start_inner(cfg, load, None, None).await
+        Self::start_inner(cfg, load, None, None, Workers::inline()).await
     }
 
     async fn start_inner(
@@ -91,6 +109,7 @@ impl App {
         load: &mut FilterLoader<'_>,
         wasm_pool: Option<Box<dyn prometheus_client::collector::Collector>>,
         sources: Option<MeshSources>,
+        workers: Workers,
     ) -> Result<Self, StartError> {
         let mut registry = Registry::default();
         let metrics = Arc::new(Metrics::new(&mut registry));
@@ -98,8 +117,8 @@ impl App {
         if let Some(c) = wasm_pool {
             registry.register_collector(c);
         }
-        let state = build::build(&cfg, load)?;
-        let proxy = Proxy::start(state, metrics).await?;
+        let state = build::build(&cfg, load, workers.threads())?;
+        let proxy = Proxy::start(state, metrics, workers).await?;
         proxy.register_pool_metrics(&mut registry);
         let waypoint = match &cfg.waypoint {
             Some(w) => {
@@ -269,7 +288,7 @@ impl App {
     /// Builds the new state, binds what changed (listeners, the admin address), then swaps.
     /// Any failure leaves the running configuration untouched.
     pub fn reload_with(&self, cfg: Config, load: &mut FilterLoader<'_>) -> Result<(), BuildError> {
-        let state = build::build(&cfg, load)?;
+        let state = build::build(&cfg, load, self.proxy.worker_threads())?;
         let old_admin = self.config().admin;
         let new_admin = match cfg.admin {
             Some(addr) if cfg.admin != old_admin => Some(
@@ -307,13 +326,22 @@ fn runtime_config(cfg: &Config) -> RuntimeConfig {
     }
 }
 
-/// The tokio runtime for the data plane.
+/// A multi-threaded tokio runtime for commands that run the proxy and other work in one
+/// runtime (`demo`).
 pub fn runtime(workers: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
     let mut b = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = workers {
         b.worker_threads(n.max(1));
     }
     b.enable_all().thread_name("microwaf-worker").build()
+}
+
+/// The runtime of `serve`'s main thread: start-up, reloads, signals, DNS refresh, discovery and
+/// the waypoint's HBONE accept loop. The data plane runs on [`Workers`] threads beside it.
+pub fn control_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 /// Resolves on SIGTERM or SIGINT.

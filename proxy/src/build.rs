@@ -53,14 +53,23 @@ pub struct LoadCtx {
     pub clusters: Arc<Clusters>,
     pub node: Arc<NodeInfo>,
     pub handle: tokio::runtime::Handle,
+    /// Data-plane worker threads (`None`: the data plane runs on the caller's runtime). A
+    /// plugin without a configured `vm_count` runs one VM per worker, so each worker's
+    /// streams have a VM of their own.
+    pub workers: Option<usize>,
 }
 
 /// Makes the filter factory of one configured plugin (the wasm adapter, or a test's).
 pub type FilterLoader<'a> =
     dyn FnMut(&WasmPlugin, &LoadCtx) -> Result<Arc<dyn HttpFilterFactory>, BuildError> + 'a;
 
-/// Builds the state. Must run inside a tokio runtime (DNS clusters start resolving).
-pub fn build(cfg: &Config, load: &mut FilterLoader<'_>) -> Result<State, BuildError> {
+/// Builds the state for a data plane of `workers` threads (`None`: inline). Must run inside a
+/// tokio runtime (DNS clusters start resolving).
+pub fn build(
+    cfg: &Config,
+    load: &mut FilterLoader<'_>,
+    workers: Option<usize>,
+) -> Result<State, BuildError> {
     let mut clusters = HashMap::new();
     for c in &cfg.clusters {
         clusters.insert(c.name.clone(), Cluster::new(cluster_spec(c)?));
@@ -70,6 +79,7 @@ pub fn build(cfg: &Config, load: &mut FilterLoader<'_>) -> Result<State, BuildEr
         clusters: clusters.clone(),
         node: Arc::new(cfg.node.clone()),
         handle: tokio::runtime::Handle::current(),
+        workers,
     };
     let mut plugins = Vec::new();
     for p in &cfg.singletons {

@@ -14,6 +14,7 @@ use crate::drain::DrainWatcher;
 use crate::http::service::HttpService;
 use crate::metrics::Metrics;
 use crate::state::{ListenerKind, ListenerState, State};
+use crate::worker::{self, Spawner};
 
 /// How long a TLS client may take to finish its handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -22,14 +23,17 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Shared {
     pub state: RwLock<Arc<State>>,
     pub metrics: Arc<Metrics>,
+    /// The data-plane workers connections are served on.
+    pub workers: Spawner,
     next_conn: AtomicU64,
 }
 
 impl Shared {
-    pub fn new(state: State, metrics: Arc<Metrics>) -> Arc<Self> {
+    pub fn new(state: State, metrics: Arc<Metrics>, workers: Spawner) -> Arc<Self> {
         Arc::new(Self {
             state: RwLock::new(Arc::new(state)),
             metrics,
+            workers,
             next_conn: AtomicU64::new(1),
         })
     }
@@ -44,7 +48,8 @@ impl Shared {
     }
 }
 
-/// Accepts until a drain starts.
+/// Accepts until a drain starts. Each worker runs one per listener on its own socket; the
+/// connections it accepts are served on the same worker.
 pub async fn accept_loop(l: TcpListener, name: Arc<str>, shared: Arc<Shared>, drain: DrainWatcher) {
     loop {
         let accepted = tokio::select! {
@@ -61,6 +66,7 @@ pub async fn accept_loop(l: TcpListener, name: Arc<str>, shared: Arc<Shared>, dr
             }
         };
         let _ = tcp.set_nodelay(true);
+        shared.workers.count_accept(worker::index().unwrap_or(0));
         let local = tcp.local_addr().unwrap_or(peer);
         let shared = shared.clone();
         let name = name.clone();

@@ -1,7 +1,7 @@
 //! Gauges and counters read at scrape time from the serving state (no bookkeeping on the
 //! request path): per cluster, upstream connections, requests in flight and requests waiting
 //! for a connection; per wasm plugin, live VMs, traps by kind, VM replacements and failed VM
-//! starts.
+//! starts; per data-plane worker, the downstream connections it served.
 
 use std::sync::{Arc, Weak};
 
@@ -60,8 +60,25 @@ impl Collector for PoolCollector {
                 ConstGauge::new(value(c) as i64).encode(m.encode_family(&labels)?)?;
             }
         }
+        let mut m = encoder.encode_descriptor(
+            "microwaf_worker_downstream_cx",
+            "Downstream connections served per data-plane worker",
+            None,
+            MetricType::Counter,
+        )?;
+        for (i, n) in shared.workers.accepted().into_iter().enumerate() {
+            let labels = WorkerLabels {
+                worker: i.to_string(),
+            };
+            ConstCounter::new(n).encode(m.encode_family(&labels)?)?;
+        }
         encode_wasm(&state, &mut encoder)
     }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct WorkerLabels {
+    worker: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]

@@ -3,6 +3,10 @@
 //! Each listener has its own drain pair, so a reload can stop one listener (removed, or moved
 //! to another address) and let its connections finish while the others keep serving; a full
 //! drain (SIGTERM) drains them all at once.
+//!
+//! With worker threads every listener is one socket per worker, all bound to the same address
+//! with `SO_REUSEPORT`: the kernel spreads incoming connections over the workers' accept
+//! queues, and each worker's accept loop serves what it accepts on its own thread.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,23 +20,26 @@ use crate::drain::{self, DrainTrigger, DrainWatcher};
 use crate::listener::{self, Shared};
 use crate::metrics::Metrics;
 use crate::state::State;
+use crate::worker::{Spawner, Workers};
 
 /// How long connections of a listener removed by a reload may take to finish.
 const REMOVED_LISTENER_DRAIN: Duration = Duration::from_secs(60);
 
-/// One bound listener.
+/// One bound listener (all its workers' sockets).
 struct Bound {
     /// The configured address (port 0 stays 0), compared on reload.
     configured: SocketAddr,
     local: SocketAddr,
-    /// Stops its accept loop and drains its connections.
+    /// Stops its accept loops and drains its connections.
     trigger: DrainTrigger,
 }
 
-/// A started proxy. Dropping it without [`Proxy::drain`] leaves the listeners running until the
-/// tokio runtime stops.
+/// A started proxy. Dropping it without [`Proxy::drain`] stops the worker threads (cutting
+/// what runs on them); inline, the listeners keep running until the tokio runtime stops.
 pub struct Proxy {
     shared: Arc<Shared>,
+    /// Dropping it stops the worker threads.
+    workers: Workers,
     listeners: Mutex<HashMap<String, Bound>>,
     /// The drain pair of accept loops started beside the listeners (the waypoint's): taken
     /// by [`Proxy::drain`].
@@ -40,21 +47,32 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// Binds every listener of `state` and starts accepting. Port 0 binds an ephemeral port;
-    /// [`Proxy::addr`] tells which.
-    pub async fn start(state: State, metrics: Arc<Metrics>) -> std::io::Result<Self> {
+    /// Binds every listener of `state` on every worker and starts accepting. Port 0 binds an
+    /// ephemeral port (the same one on every worker); [`Proxy::addr`] tells which.
+    pub async fn start(
+        state: State,
+        metrics: Arc<Metrics>,
+        workers: Workers,
+    ) -> std::io::Result<Self> {
+        let spawner = workers.spawner().clone();
+        let reuse = workers.threaded();
         let mut bound = Vec::new();
         for (name, ls) in &state.listeners {
-            bound.push((name.clone(), ls.address, bind(name, ls.address)?));
+            bound.push((
+                name.clone(),
+                ls.address,
+                bind(name, ls.address, &spawner, reuse)?,
+            ));
         }
-        let shared = Shared::new(state, metrics);
+        let shared = Shared::new(state, metrics, spawner);
         let mut listeners = HashMap::new();
-        for (name, configured, l) in bound {
-            let b = spawn(&name, configured, l, &shared)?;
+        for (name, configured, ls) in bound {
+            let b = spawn(&name, configured, ls, &shared)?;
             listeners.insert(name, b);
         }
         Ok(Self {
             shared,
+            workers,
             listeners: Mutex::new(listeners),
             extra: Mutex::new(Some(drain::channel())),
         })
@@ -104,9 +122,12 @@ impl Proxy {
             {
                 continue;
             }
-            let l = bind(name, ls.address).map_err(|source| BuildError::Bind {
-                listener: name.clone(),
-                source,
+            let reuse = self.workers.threaded();
+            let l = bind(name, ls.address, &self.shared.workers, reuse).map_err(|source| {
+                BuildError::Bind {
+                    listener: name.clone(),
+                    source,
+                }
             })?;
             fresh.push((name.clone(), ls.address, l));
         }
@@ -154,34 +175,87 @@ impl Proxy {
         }
         clean
     }
+
+    /// The number of worker threads, `None` when the data plane runs inline.
+    pub fn worker_threads(&self) -> Option<usize> {
+        self.workers.threads()
+    }
+
+    /// Connections served per worker so far (one entry when inline).
+    pub fn accepted_per_worker(&self) -> Vec<u64> {
+        self.shared.workers.accepted()
+    }
 }
 
-/// Binds without awaiting (so a reload, which runs synchronously, can bind too).
-fn bind(name: &str, addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+/// Binds one socket per worker without awaiting (so a reload, which runs synchronously, can
+/// bind too). With worker threads the sockets share the address through `SO_REUSEPORT`; port 0
+/// is resolved by the first bind and reused by the others.
+fn bind(
+    name: &str,
+    addr: SocketAddr,
+    workers: &Spawner,
+    reuse: bool,
+) -> std::io::Result<Vec<std::net::TcpListener>> {
     let wrap = |e: std::io::Error| {
         std::io::Error::new(e.kind(), format!("listener {name} on {addr}: {e}"))
     };
-    let l = std::net::TcpListener::bind(addr).map_err(wrap)?;
-    l.set_nonblocking(true).map_err(wrap)?;
-    Ok(l)
+    if !reuse {
+        let l = std::net::TcpListener::bind(addr).map_err(wrap)?;
+        l.set_nonblocking(true).map_err(wrap)?;
+        return Ok(vec![l]);
+    }
+    let mut out: Vec<std::net::TcpListener> = Vec::with_capacity(workers.len());
+    let mut at = addr;
+    for _ in 0..workers.len() {
+        let l = reuseport_listener(at).map_err(wrap)?;
+        at = l.local_addr().map_err(wrap)?;
+        out.push(l);
+    }
+    Ok(out)
 }
 
-/// Starts the accept loop of one bound listener. Must run inside the tokio runtime.
+/// A non-blocking listening socket with `SO_REUSEADDR` and `SO_REUSEPORT`.
+fn reuseport_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// Accept queue length per worker socket (the kernel caps it at `somaxconn`).
+const LISTEN_BACKLOG: i32 = 1024;
+
+/// Starts one accept loop per worker socket of a bound listener, each on its worker.
 fn spawn(
     name: &str,
     configured: SocketAddr,
-    l: std::net::TcpListener,
+    sockets: Vec<std::net::TcpListener>,
     shared: &Arc<Shared>,
 ) -> std::io::Result<Bound> {
-    let l = tokio::net::TcpListener::from_std(l)?;
-    let local = l.local_addr()?;
+    let local = sockets
+        .first()
+        .ok_or_else(|| std::io::Error::other("no socket bound"))?
+        .local_addr()?;
     let (trigger, watcher) = drain::channel();
-    tokio::spawn(listener::accept_loop(
-        l,
-        name.into(),
-        shared.clone(),
-        watcher,
-    ));
+    for (i, l) in sockets.into_iter().enumerate() {
+        let (name, shared, watcher): (Arc<str>, _, _) =
+            (name.into(), shared.clone(), watcher.clone());
+        shared.clone().workers.spawn_on(i, async move {
+            match tokio::net::TcpListener::from_std(l) {
+                Ok(l) => listener::accept_loop(l, name, shared, watcher).await,
+                Err(e) => {
+                    tracing::error!(listener = %name, error = %e, "adopting a listener socket")
+                }
+            }
+        });
+    }
     Ok(Bound {
         configured,
         local,

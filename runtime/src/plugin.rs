@@ -150,6 +150,16 @@ impl Plugin {
         NetworkStream::new(self.open(ContextKind::Network, props, events))
     }
 
+    /// Starts an L4 connection context pinned to VM `vm` (modulo the VM count).
+    pub fn network_stream_on(
+        &self,
+        vm: usize,
+        props: DynProperties,
+        events: Arc<dyn StreamEvents>,
+    ) -> NetworkStream {
+        NetworkStream::new(self.open_on(vm, ContextKind::Network, props, events))
+    }
+
     fn open(
         &self,
         kind: ContextKind,

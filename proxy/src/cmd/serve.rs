@@ -8,13 +8,15 @@ use std::time::Duration;
 use clap::Args;
 use microwaf_proxy::app::{self, App};
 use microwaf_proxy::config;
+use microwaf_proxy::worker::Workers;
 
 #[derive(Args)]
 pub struct ServeArgs {
     /// Configuration file (native YAML or an Envoy v3 static bootstrap; detected).
     #[arg(long, short)]
     pub config: PathBuf,
-    /// Data-plane worker threads (default: one per CPU).
+    /// Data-plane worker threads, each with its own runtime, listener sockets (SO_REUSEPORT),
+    /// upstream pools and VM per plugin (default: one per CPU).
     #[arg(long)]
     pub workers: Option<usize>,
     /// How long in-flight requests may take to finish after SIGTERM.
@@ -34,15 +36,26 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rt = match app::runtime(args.workers) {
+    let rt = match app::control_runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: starting the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
+    let workers = match Workers::spawn(args.workers.unwrap_or_else(Workers::default_count)) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        workers = workers.spawner().len(),
+        "data-plane workers started"
+    );
     rt.block_on(async move {
-        let app = match App::start(cfg).await {
+        let app = match App::start_on(cfg, workers).await {
             Ok(a) => Arc::new(a),
             Err(e) => {
                 eprintln!("error: {}: {e}", args.config.display());

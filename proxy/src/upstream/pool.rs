@@ -1,6 +1,10 @@
 //! Per-endpoint connection pools: idle HTTP/1.1 keep-alive connections, or one multiplexed
 //! HTTP/2 connection. A connection returns to the idle list only after its response body was
 //! read to the end (hyper's HTTP/1.1 sender is ready again only then).
+//!
+//! Each data-plane worker has its own pool slot per endpoint: a connection's driver task runs
+//! on the worker that opened it, so reusing it from another worker would hop threads on every
+//! read and write. The breakers (max connections, pending, requests) stay cluster-wide.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -24,11 +28,18 @@ pub struct Endpoint {
     /// TCP, or a tunnel (HBONE) to a mesh workload.
     pub transport: Transport,
     active: AtomicUsize,
-    idle: Mutex<Vec<http1::SendRequest<ProxyBody>>>,
-    h2: tokio::sync::Mutex<Option<http2::SendRequest<ProxyBody>>>,
+    /// One per data-plane worker ([`crate::worker::slot`]).
+    pools: Box<[Pool]>,
     /// The cluster's "a connection became idle or closed" signal, shared by its endpoints:
     /// requests queued on `max_connections` wait for it.
     freed: Arc<Notify>,
+}
+
+/// One worker's connections to an endpoint.
+#[derive(Default)]
+struct Pool {
+    idle: Mutex<Vec<http1::SendRequest<ProxyBody>>>,
+    h2: tokio::sync::Mutex<Option<http2::SendRequest<ProxyBody>>>,
 }
 
 /// A checked-out connection, ready to send one request.
@@ -47,8 +58,9 @@ impl Endpoint {
             addr,
             transport,
             active: AtomicUsize::new(0),
-            idle: Mutex::new(Vec::new()),
-            h2: tokio::sync::Mutex::new(None),
+            pools: (0..crate::worker::slots())
+                .map(|_| Pool::default())
+                .collect(),
             freed,
         })
     }
@@ -64,9 +76,15 @@ impl Endpoint {
         ActiveGuard(self.clone())
     }
 
-    /// Reuses an idle connection or opens one. `open` is asked before any new connection (the
-    /// cluster's max-connections breaker) and returns the slot's release function. Over
-    /// `max_connections` an HTTP/1.1 request waits, as Envoy queues it as pending, until a
+    /// This thread's worker's pool.
+    fn pool(&self) -> &Pool {
+        &self.pools[crate::worker::slot(self.pools.len())]
+    }
+
+    /// Reuses an idle connection of this worker or opens one. `open` is asked before any new
+    /// connection (the cluster's max-connections breaker) and returns the slot's release
+    /// function. Over `max_connections` another worker's connection is shared if one is
+    /// available; otherwise an HTTP/1.1 request waits, as Envoy queues it as pending, until a
     /// connection of the cluster is idle again or closes (the caller holds the pending slot
     /// and the route timeout bounds the wait).
     pub async fn checkout(
@@ -75,13 +93,17 @@ impl Endpoint {
         open: impl Fn() -> Result<Box<dyn FnOnce() + Send>, ProxyError>,
     ) -> Result<(Checkout, bool), ProxyError> {
         if spec.http2 {
-            let mut slot = self.h2.lock().await;
+            let mut slot = self.pool().h2.lock().await;
             if let Some(s) = slot.as_ref() {
                 if !s.is_closed() {
                     return Ok((Checkout::H2(s.clone()), true));
                 }
             }
-            let release = open()?;
+            let release = match open() {
+                Ok(r) => r,
+                // At max_connections: share another worker's connection rather than fail.
+                Err(e) => return self.other_h2().map(|s| (Checkout::H2(s), true)).ok_or(e),
+            };
             match connect(self.addr, &self.transport, spec, release).await? {
                 Sender::H2(s) => {
                     *slot = Some(s.clone());
@@ -94,14 +116,22 @@ impl Endpoint {
                 let freed = self.freed.notified();
                 tokio::pin!(freed);
                 freed.as_mut().enable();
-                while let Some(s) = self.idle.lock().pop() {
+                let pool = self.pool();
+                while let Some(s) = pool.idle.lock().pop() {
                     if !s.is_closed() && s.is_ready() {
                         return Ok((Checkout::H1(s), true));
                     }
                 }
                 match open() {
                     Ok(release) => break release,
-                    Err(e) if e.kind == ErrorKind::Overflow => freed.await,
+                    Err(e) if e.kind == ErrorKind::Overflow => {
+                        // At max_connections: an idle connection of another worker serves
+                        // (its driver stays on that worker) before anything waits.
+                        if let Some(s) = self.other_idle() {
+                            return Ok((Checkout::H1(s), true));
+                        }
+                        freed.await
+                    }
                     Err(e) => return Err(e),
                 }
             };
@@ -117,9 +147,30 @@ impl Endpoint {
         }
     }
 
+    /// A ready idle HTTP/1.1 connection from any worker's pool.
+    fn other_idle(&self) -> Option<http1::SendRequest<ProxyBody>> {
+        for pool in self.pools.iter() {
+            let mut idle = pool.idle.lock();
+            while let Some(s) = idle.pop() {
+                if !s.is_closed() && s.is_ready() {
+                    return Some(s);
+                }
+            }
+        }
+        None
+    }
+
+    /// A live HTTP/2 connection from another worker's pool (one not being opened right now).
+    fn other_h2(&self) -> Option<http2::SendRequest<ProxyBody>> {
+        self.pools.iter().find_map(|pool| {
+            let slot = pool.h2.try_lock().ok()?;
+            slot.as_ref().filter(|s| !s.is_closed()).cloned()
+        })
+    }
+
     fn put_idle(&self, s: http1::SendRequest<ProxyBody>) {
         if !s.is_closed() {
-            self.idle.lock().push(s);
+            self.pool().idle.lock().push(s);
             self.freed.notify_waiters();
         }
     }

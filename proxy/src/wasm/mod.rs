@@ -32,9 +32,12 @@ impl HttpFilterFactory for WasmFactory {
 
     fn create(&self, info: &StreamInfo, signal: Arc<StreamSignal>) -> Box<dyn HttpFilter> {
         let props = StreamProps::new(info.clone(), self.node.clone());
-        let stream = self
-            .plugin
-            .http_stream(props.clone(), Arc::new(filter::Events(signal)));
+        let events = Arc::new(filter::Events(signal));
+        // On a worker thread, the worker's own VM: never contended by another worker.
+        let stream = match crate::worker::index() {
+            Some(vm) => self.plugin.http_stream_on(vm, props.clone(), events),
+            None => self.plugin.http_stream(props.clone(), events),
+        };
         Box::new(WasmFilter {
             stream,
             props,
@@ -45,10 +48,11 @@ impl HttpFilterFactory for WasmFactory {
 
     fn network_stream(&self, info: &StreamInfo) -> Option<microwaf_runtime::NetworkStream> {
         let props = StreamProps::new(info.clone(), self.node.clone());
-        Some(
-            self.plugin
-                .network_stream(props, Arc::new(microwaf_runtime::NoEvents)),
-        )
+        let events = Arc::new(microwaf_runtime::NoEvents);
+        Some(match crate::worker::index() {
+            Some(vm) => self.plugin.network_stream_on(vm, props, events),
+            None => self.plugin.network_stream(props, events),
+        })
     }
 
     fn wasm_health(&self) -> Option<crate::http::filter::WasmHealth> {
@@ -99,7 +103,8 @@ pub fn loader(
         cfg.vm_id = p.vm_id.clone();
         cfg.vm_config = p.vm_config.clone().into();
         cfg.plugin_config = p.plugin_config.clone().into();
-        cfg.vm_count = p.vm_count.map(|n| n as usize);
+        // Unset: one VM per data-plane worker.
+        cfg.vm_count = p.vm_count.map(|n| n as usize).or(ctx.workers);
         cfg.singleton = p.singleton;
         cfg.fail_policy = if p.fail_open {
             FailPolicy::FailOpen

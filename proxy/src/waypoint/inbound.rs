@@ -46,7 +46,10 @@ pub async fn accept_loop(l: TcpListener, wp: Arc<Waypoint>, drain: DrainWatcher)
             }
         };
         let _ = tcp.set_nodelay(true);
-        tokio::spawn(serve_connection(tcp, peer, wp.clone(), drain.clone()));
+        let (w, d) = (wp.clone(), drain.clone());
+        wp.shared
+            .workers
+            .spawn_tcp(tcp, move |tcp| serve_connection(tcp, peer, w, d));
     }
 }
 

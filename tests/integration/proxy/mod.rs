@@ -21,3 +21,4 @@ mod tcp_tls;
 mod timeouts;
 mod tls;
 mod wasm;
+mod workers;
