@@ -22,6 +22,7 @@ use crate::http::filter::{HttpFilter, HttpFilterFactory, StreamInfo, StreamSigna
 /// A loaded plugin: makes one filter per stream.
 pub struct WasmFactory {
     plugin: Plugin,
+    name: Arc<str>,
     node: Arc<NodeInfo>,
 }
 
@@ -32,13 +33,11 @@ impl HttpFilterFactory for WasmFactory {
 
     fn create(&self, info: &StreamInfo, signal: Arc<StreamSignal>) -> Box<dyn HttpFilter> {
         let props = StreamProps::new(info.clone(), self.node.clone());
-        let stream = self
-            .plugin
-            .http_stream(props.clone(), Arc::new(filter::Events(signal)));
+        let stream = self.plugin.http_stream(props.clone(), signal);
         Box::new(WasmFilter {
             stream,
             props,
-            plugin: self.plugin.name().to_owned(),
+            plugin: self.name.clone(),
             replied: false,
         })
     }
@@ -121,6 +120,7 @@ pub fn loader(
             }
         })?;
         Ok(Arc::new(WasmFactory {
+            name: plugin.name().into(),
             plugin,
             node: ctx.node.clone(),
         }) as Arc<dyn HttpFilterFactory>)
