@@ -25,6 +25,26 @@ pub struct GuestExports {
 /// A hostcall's result as the guest will see it.
 pub type HostResult<T> = Result<T, Status>;
 
+/// Bytes a hostcall hands the guest: borrowed from the host's own buffer where it keeps one
+/// (the adapter copies them straight into guest memory: one copy, no allocation on the host),
+/// or owned.
+#[derive(Debug, Clone)]
+pub enum HostBytes<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Bytes),
+}
+
+impl std::ops::Deref for HostBytes<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            HostBytes::Borrowed(b) => b,
+            HostBytes::Owned(b) => b,
+        }
+    }
+}
+
 /// One header pair borrowed from guest memory (names as sent; HTTP/2 peers send lower case).
 pub type PairRef<'a> = (&'a [u8], &'a [u8]);
 
@@ -103,6 +123,18 @@ pub trait Host {
         start: u32,
         max_size: u32,
     ) -> HostResult<Bytes>;
+    /// [`Host::get_buffer_bytes`] as the adapters call it. A host that keeps the buffer answers
+    /// [`HostBytes::Borrowed`]; the adapter then calls it a second time, after the guest's
+    /// allocator ran, to copy the bytes into the allocation, so it must not change state.
+    fn get_buffer_bytes_ref(
+        &mut self,
+        buffer: BufferType,
+        start: u32,
+        max_size: u32,
+    ) -> HostResult<HostBytes<'_>> {
+        self.get_buffer_bytes(buffer, start, max_size)
+            .map(HostBytes::Owned)
+    }
     /// (length in bytes, flags; bit 0 = end of stream).
     fn get_buffer_status(&mut self, buffer: BufferType) -> HostResult<(u32, u32)>;
     /// Envoy's rules: prepend (start 0, size 0), replace all (start 0, size ≥ len), append
@@ -133,6 +165,11 @@ pub trait Host {
     /// Missing key → `NotFound` (the 0.1.0 adapter turns that into `Ok` with "").
     /// A map not available in this callback → `BadArgument`.
     fn get_header_map_value(&mut self, map: MapType, key: &[u8]) -> HostResult<Bytes>;
+    /// [`Host::get_header_map_value`] as the adapters call it; borrowed as for
+    /// [`Host::get_buffer_bytes_ref`] (and called twice likewise).
+    fn get_header_map_value_ref(&mut self, map: MapType, key: &[u8]) -> HostResult<HostBytes<'_>> {
+        self.get_header_map_value(map, key).map(HostBytes::Owned)
+    }
     fn add_header_map_value(&mut self, map: MapType, key: &[u8], value: &[u8]) -> HostResult<()>;
     fn replace_header_map_value(
         &mut self,

@@ -16,7 +16,9 @@ pub mod wasi;
 #[cfg(test)]
 mod testing;
 
-pub use host::{GrpcCall, GuestExports, Host, HostResult, HttpCall, LocalResponse, PairRef};
+pub use host::{
+    GrpcCall, GuestExports, Host, HostBytes, HostResult, HttpCall, LocalResponse, PairRef,
+};
 pub use linker::add_to_linker;
 pub use memory::GuestMemory;
 pub use pairs::PairsError;

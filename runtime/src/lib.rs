@@ -43,6 +43,7 @@ mod error;
 mod exports;
 mod fault;
 pub mod foreign;
+mod head;
 mod host;
 mod mailbox;
 mod memory;
@@ -66,6 +67,7 @@ pub use embedder::{
 };
 pub use error::RuntimeError;
 pub use fault::{FailureSnapshot, TrapKind};
+pub use head::{RequestHead, ResponseHead};
 pub use memory::MemorySnapshot;
 pub use microwaf_abi::{AbiVersion, LogLevel, PeerType, Status, StreamType};
 pub use network::{NetworkDecision, NetworkStream};

@@ -2,9 +2,11 @@
 //! one callback at a time); a failed VM is dropped — its instance slot goes back to the pooling
 //! allocator — and a fresh one is started on demand with exponential backoff.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
 use parking_lot::{Mutex, MutexGuard};
 use wasmtime::InstancePre;
 
@@ -35,6 +37,10 @@ pub(crate) struct SlotState {
     /// The plugin was removed: no replacement VMs; a live VM here is draining (its root
     /// context's `on_done` returned false and it has not called `proxy_done` yet).
     retired: bool,
+    /// Body data other streams had buffered in a VM that failed, by (generation, context id),
+    /// until each stream takes it (fail-open loses no data). Filled only on a failure, so a
+    /// stream costs no allocation for it.
+    pub rescued: HashMap<(u64, u32), [BytesMut; 2]>,
 }
 
 pub(crate) struct VmSlot {
@@ -67,6 +73,7 @@ impl VmSlot {
                 retry_at: Instant::now(),
                 next_tick: None,
                 retired: false,
+                rescued: HashMap::new(),
             }),
             mailbox,
         });
@@ -158,16 +165,15 @@ impl VmSlot {
             &format!("VM failed ({}): {}", fault.kind, fault.message),
         );
         let mut events = Events::new();
+        let generation = st.generation;
         if let Some(mut vm) = st.vm.take() {
             for (id, c) in vm.state().contexts.iter_mut() {
                 if *id == context || c.kind == ContextKind::Root {
                     continue;
                 }
-                if let Some(rescue) = &c.rescue {
-                    let mut r = rescue.lock();
-                    for (dst, src) in r.iter_mut().zip(c.bodies.iter_mut()) {
-                        dst.extend_from_slice(&src.split());
-                    }
+                if c.bodies.iter().any(|b| !b.is_empty()) {
+                    let bodies = [c.bodies[0].split(), c.bodies[1].split()];
+                    st.rescued.insert((generation, *id), bodies);
                 }
                 let Some(target) = c.events.clone() else {
                     continue;

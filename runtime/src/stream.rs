@@ -4,13 +4,14 @@
 use std::sync::Arc;
 
 use bytes::BytesMut;
+use http::HeaderMap;
 use microwaf_abi::StreamType;
-use parking_lot::Mutex;
 
 use crate::config::FailPolicy;
 use crate::embedder::{DynProperties, Headers, LocalReply, StreamEvents};
 use crate::fault::Fault;
-use crate::host::ContextKind;
+use crate::head::{RequestHead, ResponseHead};
+use crate::host::{ContextKind, StreamMap};
 use crate::pool::VmSlot;
 use crate::vm::{fire, stream_index, Vm};
 
@@ -28,8 +29,6 @@ pub enum Decision {
     LocalReply(LocalReply),
 }
 
-type Rescue = Arc<Mutex<[BytesMut; 2]>>;
-
 /// State shared by HTTP and L4 streams: which VM and context, and whether the VM failed.
 pub(crate) struct StreamCore {
     slot: Arc<VmSlot>,
@@ -37,7 +36,6 @@ pub(crate) struct StreamCore {
     pub id: u32,
     failed: bool,
     policy: FailPolicy,
-    rescue: Rescue,
     pub logged: bool,
     finished: bool,
     /// Keeps the plugin's VMs from shutting down while this stream lives. Declared last so it
@@ -59,14 +57,12 @@ impl StreamCore {
         }
         let generation = st.generation;
         let vm = st.vm.as_mut()?;
-        let rescue = Rescue::default();
         let mut core = StreamCore {
             slot: slot.clone(),
             generation,
             id: 0,
             failed: false,
             policy: slot.plugin.config.fail_policy,
-            rescue: rescue.clone(),
             logged: false,
             finished: false,
             owner: None,
@@ -74,9 +70,6 @@ impl StreamCore {
         let result = vm.create_context(kind, props, events);
         let id = vm.state().next_id.wrapping_sub(1);
         core.id = id;
-        if let Some(c) = vm.ctx(id) {
-            c.rescue = Some(rescue);
-        }
         let events = match result.and_then(|_| vm.take_events(None)) {
             Ok(e) => e,
             Err(fault) => {
@@ -98,7 +91,6 @@ impl StreamCore {
             id: 0,
             failed: true,
             policy,
-            rescue: Rescue::default(),
             logged: true,
             finished: true,
             owner: None,
@@ -111,7 +103,11 @@ impl StreamCore {
 
     /// Takes what the runtime rescued of a buffered direction when the VM failed.
     pub fn rescued(&self, dir: usize) -> BytesMut {
-        self.rescue.lock()[dir].split()
+        let mut st = self.slot.state.lock();
+        st.rescued
+            .get_mut(&(self.generation, self.id))
+            .map(|b| b[dir].split())
+            .unwrap_or_default()
     }
 
     pub fn is_failed(&self) -> bool {
@@ -153,6 +149,13 @@ impl StreamCore {
             return;
         }
         self.finished = true;
+        if self.failed {
+            self.slot
+                .state
+                .lock()
+                .rescued
+                .remove(&(self.generation, self.id));
+        }
         let log = !self.logged;
         self.run(|vm, id| vm.destroy_context(id, log));
     }
@@ -202,41 +205,84 @@ impl HttpStream {
         }
     }
 
-    fn headers(&mut self, dir: StreamType, headers: &mut Headers, eos: bool) -> Decision {
-        let i = if dir == StreamType::Request { 0 } else { 2 };
+    /// Runs the callback of map `i` (request headers 0, request trailers 1, response headers
+    /// 2, response trailers 3) with `map` moved into the context for its duration; on return
+    /// `map` holds the filter's result. The context keeps what later phases may read: a copy
+    /// for the access-log phase once the filter let the map through (request trailers are not
+    /// readable then: nothing is kept), or the live map while the filter pauses (so changes
+    /// made before the resume are seen, and the caller gets a copy).
+    fn map_phase(&mut self, i: usize, map: &mut StreamMap, eos: bool) -> Decision {
+        let dir = if i < 2 {
+            StreamType::Request
+        } else {
+            StreamType::Response
+        };
+        let trailers = i % 2 == 1;
         let mut changed = true;
         let r = self.core.run(|vm, id| {
-            let n = headers.len() as u32;
+            let n = map.len() as u32;
             let ctx = vm.ctx(id).expect("own context exists");
-            ctx.maps[i] = Some(std::mem::take(headers));
+            ctx.maps[i] = Some(std::mem::replace(map, StreamMap::Pairs(Vec::new())));
             ctx.open[i] = true;
             ctx.changed[i] = false;
             ctx.end_of_stream[stream_index(dir)] = eos;
-            let f = if i == 0 {
-                vm.ex.request_headers.clone()
-            } else {
-                vm.ex.response_headers.clone()
-            };
-            let result = vm.call_headers(f, id, n, eos);
-            let ctx = vm.ctx(id).expect("own context exists");
-            match &result {
-                Ok(_) => {
-                    changed = ctx.changed[i];
-                    *headers = ctx.maps[i].clone().unwrap_or_default();
+            let result = match i {
+                0 => vm.call_headers(vm.ex.request_headers.clone(), id, n, eos),
+                2 => vm.call_headers(vm.ex.response_headers.clone(), id, n, eos),
+                _ => {
+                    let f = if i == 1 {
+                        vm.ex.request_trailers.clone()
+                    } else {
+                        vm.ex.response_trailers.clone()
+                    };
+                    vm.state().enter(id);
+                    vm.call(f, (id, n)).map(|a| a.unwrap_or(0))
                 }
-                Err(_) => *headers = ctx.maps[i].take().unwrap_or_default(),
-            }
-            let action = result?;
-            if action == 1 {
+            };
+            let ctx = vm.ctx(id).expect("own context exists");
+            let action = match result {
+                Ok(a) => a,
+                Err(e) => {
+                    if let Some(m) = ctx.maps[i].take() {
+                        *map = m;
+                    }
+                    return Err(e);
+                }
+            };
+            changed = ctx.changed[i];
+            // Envoy drops the map once the filter lets it through (trailers: any non-zero action
+            // keeps it, as before).
+            let paused = if trailers { action != 0 } else { action == 1 };
+            if paused && !trailers {
                 ctx.headers_paused[stream_index(dir)] = true;
+            }
+            if paused {
+                if let Some(m) = &ctx.maps[i] {
+                    *map = m.clone();
+                }
             } else {
-                // Envoy drops the map once the filter lets the headers through.
                 ctx.open[i] = false;
+                if let Some(m) = ctx.maps[i].take() {
+                    *map = m;
+                }
+                if i != 1 {
+                    ctx.maps[i] = Some(map.clone());
+                }
             }
             decide(vm, id, action)
         });
         self.map_changed = changed;
         r.unwrap_or_else(|| self.fail_decision())
+    }
+
+    /// The pairs API over [`HttpStream::map_phase`].
+    fn pairs_phase(&mut self, i: usize, pairs: &mut Headers, eos: bool) -> Decision {
+        let mut map = StreamMap::Pairs(std::mem::take(pairs));
+        let d = self.map_phase(i, &mut map, eos);
+        if let StreamMap::Pairs(p) = map {
+            *pairs = p;
+        }
+        d
     }
 
     fn body(&mut self, dir: StreamType, body: &mut BytesMut, eos: bool) -> Decision {
@@ -252,7 +298,12 @@ impl HttpStream {
                     "buffer_limit_exceeded",
                 )));
             }
-            ctx.bodies[d].extend_from_slice(&body.split());
+            if ctx.bodies[d].is_empty() {
+                // Nothing held back: the chunk itself becomes the buffer (moved, not copied).
+                ctx.bodies[d] = body.split();
+            } else {
+                ctx.bodies[d].extend_from_slice(&body.split());
+            }
             ctx.end_of_stream[d] = eos;
             if ctx.headers_paused[d] {
                 return Ok(Decision::Pause);
@@ -292,44 +343,9 @@ impl HttpStream {
         }
     }
 
-    fn trailers(&mut self, dir: StreamType, trailers: &mut Headers) -> Decision {
-        let i = if dir == StreamType::Request { 1 } else { 3 };
-        let mut changed = true;
-        let r = self.core.run(|vm, id| {
-            let n = trailers.len() as u32;
-            let ctx = vm.ctx(id).expect("own context exists");
-            ctx.maps[i] = Some(std::mem::take(trailers));
-            ctx.open[i] = true;
-            ctx.changed[i] = false;
-            ctx.end_of_stream[stream_index(dir)] = true;
-            let f = if i == 1 {
-                vm.ex.request_trailers.clone()
-            } else {
-                vm.ex.response_trailers.clone()
-            };
-            vm.state().enter(id);
-            let result = vm.call(f, (id, n));
-            let ctx = vm.ctx(id).expect("own context exists");
-            match &result {
-                Ok(_) => {
-                    changed = ctx.changed[i];
-                    *trailers = ctx.maps[i].clone().unwrap_or_default();
-                }
-                Err(_) => *trailers = ctx.maps[i].take().unwrap_or_default(),
-            }
-            let action = result?.unwrap_or(0);
-            if action == 0 {
-                ctx.open[i] = false;
-            }
-            decide(vm, id, action)
-        });
-        self.map_changed = changed;
-        r.unwrap_or_else(|| self.fail_decision())
-    }
-
     /// `proxy_on_request_headers`. `headers` is rewritten in place with the filter's changes.
     pub fn on_request_headers(&mut self, headers: &mut Headers, end_of_stream: bool) -> Decision {
-        self.headers(StreamType::Request, headers, end_of_stream)
+        self.pairs_phase(0, headers, end_of_stream)
     }
 
     /// `proxy_on_request_body`. On `Continue`, `body` holds everything to forward (the whole
@@ -339,11 +355,11 @@ impl HttpStream {
     }
 
     pub fn on_request_trailers(&mut self, trailers: &mut Headers) -> Decision {
-        self.trailers(StreamType::Request, trailers)
+        self.pairs_phase(1, trailers, true)
     }
 
     pub fn on_response_headers(&mut self, headers: &mut Headers, end_of_stream: bool) -> Decision {
-        self.headers(StreamType::Response, headers, end_of_stream)
+        self.pairs_phase(2, headers, end_of_stream)
     }
 
     pub fn on_response_body(&mut self, body: &mut BytesMut, end_of_stream: bool) -> Decision {
@@ -351,7 +367,7 @@ impl HttpStream {
     }
 
     pub fn on_response_trailers(&mut self, trailers: &mut Headers) -> Decision {
-        self.trailers(StreamType::Response, trailers)
+        self.pairs_phase(3, trailers, true)
     }
 
     /// `proxy_on_request_metadata`: an HTTP/2 METADATA frame of `elements` entries arrived.
@@ -383,8 +399,86 @@ impl HttpStream {
     pub fn current_headers(&mut self, dir: StreamType) -> Option<Headers> {
         let i = if dir == StreamType::Request { 0 } else { 2 };
         self.core
-            .run(|vm, id| Ok(vm.ctx(id).and_then(|c| c.maps[i].clone())))
+            .run(|vm, id| {
+                Ok(vm
+                    .ctx(id)
+                    .and_then(|c| c.maps[i].as_ref().map(StreamMap::to_pairs)))
+            })
             .flatten()
+    }
+
+    /// `proxy_on_request_headers` on the embedder's own head, without converting it: the head
+    /// is moved into the stream for the callback, hostcalls read and change it in place, and
+    /// it is moved back (a copy stays for the access-log phase and properties). On `Pause` the
+    /// stream keeps the live head and `head` gets a copy; [`HttpStream::resumed_request_head`]
+    /// hands back what the filter made of it.
+    pub fn on_request_head(&mut self, head: &mut RequestHead, end_of_stream: bool) -> Decision {
+        let mut map = StreamMap::Request {
+            head: std::mem::take(head),
+            hidden: 0,
+        };
+        let d = self.map_phase(0, &mut map, end_of_stream);
+        if let StreamMap::Request { head: h, .. } = map {
+            *head = h;
+        }
+        d
+    }
+
+    /// `proxy_on_response_headers` in place, as [`HttpStream::on_request_head`].
+    pub fn on_response_head(&mut self, head: &mut ResponseHead, end_of_stream: bool) -> Decision {
+        let mut map = StreamMap::Response {
+            head: std::mem::take(head),
+            hidden: false,
+        };
+        let d = self.map_phase(2, &mut map, end_of_stream);
+        if let StreamMap::Response { head: h, .. } = map {
+            *head = h;
+        }
+        d
+    }
+
+    /// `proxy_on_request_trailers` in place, as [`HttpStream::on_request_head`].
+    pub fn on_request_trailer_map(&mut self, trailers: &mut HeaderMap) -> Decision {
+        self.fields_phase(1, trailers)
+    }
+
+    /// `proxy_on_response_trailers` in place, as [`HttpStream::on_request_head`].
+    pub fn on_response_trailer_map(&mut self, trailers: &mut HeaderMap) -> Decision {
+        self.fields_phase(3, trailers)
+    }
+
+    fn fields_phase(&mut self, i: usize, trailers: &mut HeaderMap) -> Decision {
+        let mut map = StreamMap::Fields(std::mem::take(trailers));
+        let d = self.map_phase(i, &mut map, true);
+        if let StreamMap::Fields(m) = map {
+            *trailers = m;
+        }
+        d
+    }
+
+    /// After a paused [`HttpStream::on_request_head`] resumed: the head as the filter left it
+    /// (it may have changed it while paused, e.g. in a callout response).
+    pub fn resumed_request_head(&mut self, head: &mut RequestHead) {
+        self.core.run(|vm, id| {
+            if let Some(StreamMap::Request { head: h, .. }) =
+                vm.ctx(id).and_then(|c| c.maps[0].as_ref())
+            {
+                *head = h.clone();
+            }
+            Ok(())
+        });
+    }
+
+    /// [`HttpStream::resumed_request_head`] for the response.
+    pub fn resumed_response_head(&mut self, head: &mut ResponseHead) {
+        self.core.run(|vm, id| {
+            if let Some(StreamMap::Response { head: h, .. }) =
+                vm.ctx(id).and_then(|c| c.maps[2].as_ref())
+            {
+                *head = h.clone();
+            }
+            Ok(())
+        });
     }
 
     /// `proxy_on_log` (access-log time). Runs at most once; `finish` runs it if not called.

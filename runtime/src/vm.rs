@@ -10,7 +10,7 @@ use crate::embedder::{LocalReply, StreamEvents};
 use crate::error::RuntimeError;
 use crate::exports::{Exports, HeadersFn};
 use crate::fault::Fault;
-use crate::host::{Context, ContextKind, Pending, VmState, ROOT_ID};
+use crate::host::{Context, ContextKind, Pending, StreamMap, VmState, ROOT_ID};
 use crate::mailbox::Mailbox;
 use crate::plugin::PluginShared;
 
@@ -227,7 +227,7 @@ impl Vm {
         let n = headers.len() as u32;
         let eos = reply.body.is_empty();
         if let Some(c) = self.ctx(id) {
-            c.maps[2] = Some(headers);
+            c.maps[2] = Some(StreamMap::Pairs(headers));
             c.open[2] = true;
             c.end_of_stream[1] = true;
             c.bodies[1].clear();
@@ -249,7 +249,10 @@ impl Vm {
         };
         // A second local reply from the reply's own callbacks is ignored, as in Envoy.
         c.local_reply = None;
-        let mut headers = c.maps[2].clone().unwrap_or_default();
+        let mut headers = c.maps[2]
+            .as_ref()
+            .map(StreamMap::to_pairs)
+            .unwrap_or_default();
         if let Some(i) = headers.iter().position(|(k, _)| k.as_ref() == b":status") {
             let (_, v) = headers.remove(i);
             if let Some(s) = std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok()) {

@@ -3,7 +3,7 @@
 
 use wasmtime::{Caller, Extern, Memory, TypedFunc};
 
-use crate::host::{GuestExports, Host, HostResult};
+use crate::host::{GuestExports, Host, HostBytes, HostResult};
 use crate::memory::GuestMemory;
 use crate::types::Status;
 
@@ -100,6 +100,43 @@ impl<T: 'static, H: Host> Cx<'_, '_, T, H> {
             }
             m.write_u32(ptr_ptr, ptr)?;
             m.write_u32(len_ptr, len)
+        })?;
+        Ok(())
+    }
+
+    /// [`Cx::return_bytes`] for what the host answers through `fetch`: owned bytes are returned
+    /// as they are; borrowed ones are measured, the guest allocates, and `fetch` runs again to
+    /// copy them straight from the host's buffer into the allocation. The allocator re-enters
+    /// the guest, which could change the buffer in between: at most the measured length is
+    /// copied, and the length written is what was copied.
+    pub(crate) fn return_host_bytes<F>(
+        &mut self,
+        fetch: F,
+        ptr_ptr: u32,
+        len_ptr: u32,
+    ) -> Result<(), Fail>
+    where
+        F: for<'h> Fn(&'h mut H) -> HostResult<HostBytes<'h>>,
+    {
+        let len = match self.host(|h| {
+            Ok(match fetch(h)? {
+                HostBytes::Owned(b) => Err(b),
+                HostBytes::Borrowed(s) => Ok(s.len()),
+            })
+        })? {
+            Ok(len) => len,
+            Err(owned) => return self.return_bytes(&owned, ptr_ptr, len_ptr),
+        };
+        let len32 = u32::try_from(len).map_err(|_| Status::InvalidMemoryAccess)?;
+        let ptr = if len == 0 { 0 } else { self.allocate(len32)? };
+        self.with(|m, h| {
+            let data = fetch(h)?;
+            let n = data.len().min(len);
+            if n > 0 {
+                m.write(ptr, &data[..n])?;
+            }
+            m.write_u32(ptr_ptr, if n == 0 { 0 } else { ptr })?;
+            m.write_u32(len_ptr, n as u32)
         })?;
         Ok(())
     }

@@ -1,12 +1,11 @@
 //! Header maps, body buffers and stream control, including the ABI 0.1.0 variants
 //! (`proxy_continue_request`/`_response`, `proxy_clear_route_cache`, "missing header is Ok").
 
-use bytes::Bytes;
 use wasmtime::{Caller, Linker};
 
 use super::guest::adapt;
 use super::ENV;
-use crate::host::{Host, HostResult, LocalResponse};
+use crate::host::{Host, HostBytes, HostResult, LocalResponse};
 use crate::pairs;
 use crate::types::{AbiVersion, BufferType, MapType, Status, StreamType};
 
@@ -63,9 +62,14 @@ fn add_maps<T: 'static, H: Host + 'static>(
 }
 
 /// 0.1.0 answers a missing header with `Ok` and an empty value; later ABIs with `NotFound`.
-fn header_value<H: Host>(host: &mut H, map: MapType, key: &[u8]) -> HostResult<Bytes> {
-    match host.get_header_map_value(map, key) {
-        Err(Status::NotFound) if host.abi_version() == AbiVersion::V0_1_0 => Ok(Bytes::new()),
+fn header_value<'h, H: Host>(
+    host: &'h mut H,
+    map: MapType,
+    key: &[u8],
+) -> HostResult<HostBytes<'h>> {
+    let v010 = host.abi_version() == AbiVersion::V0_1_0;
+    match host.get_header_map_value_ref(map, key) {
+        Err(Status::NotFound) if v010 => Ok(HostBytes::Borrowed(&[])),
         r => r,
     }
 }
@@ -80,8 +84,24 @@ fn add_map_values<T: 'static, H: Host + 'static>(
         move |c: Caller<'_, T>, map: u32, key: u32, key_len: u32, ptr_ptr: u32, len_ptr: u32| {
             adapt(c, get, |cx| {
                 let map = MapType::try_from(map)?;
-                let value = cx.with(|m, h| header_value(h, map, m.read(key, key_len)?))?;
-                cx.return_bytes(&value, ptr_ptr, len_ptr)
+                // The key is copied out first (guest memory may move when the guest allocates),
+                // onto the stack: header names are short.
+                let mut stack = [0u8; 256];
+                let mut heap = Vec::new();
+                let n = cx.mem(|m| {
+                    let k = m.read(key, key_len)?;
+                    match stack.get_mut(..k.len()) {
+                        Some(s) => s.copy_from_slice(k),
+                        None => heap = k.to_vec(),
+                    }
+                    Ok(k.len())
+                })?;
+                let key = if n <= stack.len() {
+                    &stack[..n]
+                } else {
+                    &heap[..]
+                };
+                cx.return_host_bytes(|h| header_value(h, map, key), ptr_ptr, len_ptr)
             })
         },
     )?;
@@ -132,8 +152,11 @@ fn add_buffers<T: 'static, H: Host + 'static>(
         move |c: Caller<'_, T>, buf: u32, start: u32, max: u32, ptr_ptr: u32, len_ptr: u32| {
             adapt(c, get, |cx| {
                 let buf = BufferType::try_from(buf)?;
-                let bytes = cx.host(|h| h.get_buffer_bytes(buf, start, max))?;
-                cx.return_bytes(&bytes, ptr_ptr, len_ptr)
+                cx.return_host_bytes(
+                    |h| h.get_buffer_bytes_ref(buf, start, max),
+                    ptr_ptr,
+                    len_ptr,
+                )
             })
         },
     )?;

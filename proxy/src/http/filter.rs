@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, StatusCode};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
@@ -53,23 +53,10 @@ impl LocalReply {
     }
 }
 
-/// Request pseudo-headers plus the header map, as filters see them.
-#[derive(Debug, Clone)]
-pub struct RequestHead {
-    pub method: Method,
-    pub scheme: String,
-    pub authority: String,
-    /// Path with query.
-    pub path: String,
-    pub headers: HeaderMap,
-}
-
-/// Response status plus headers.
-#[derive(Debug, Clone)]
-pub struct ResponseHead {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-}
+/// Request pseudo-headers plus the header map, and the response status plus headers, as
+/// filters see them: the runtime's own types, so a wasm filter's hostcalls work on the proxy's
+/// head in place instead of on a converted copy.
+pub use microwaf_runtime::{RequestHead, ResponseHead};
 
 /// Stream facts available to filters at creation (properties, access log).
 #[derive(Debug, Clone)]

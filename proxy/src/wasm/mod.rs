@@ -22,6 +22,7 @@ use crate::http::filter::{HttpFilter, HttpFilterFactory, StreamInfo, StreamSigna
 /// A loaded plugin: makes one filter per stream.
 pub struct WasmFactory {
     plugin: Plugin,
+    name: Arc<str>,
     node: Arc<NodeInfo>,
 }
 
@@ -32,16 +33,15 @@ impl HttpFilterFactory for WasmFactory {
 
     fn create(&self, info: &StreamInfo, signal: Arc<StreamSignal>) -> Box<dyn HttpFilter> {
         let props = StreamProps::new(info.clone(), self.node.clone());
-        let events = Arc::new(filter::Events(signal));
         // On a worker thread, the worker's own VM: never contended by another worker.
         let stream = match crate::worker::index() {
-            Some(vm) => self.plugin.http_stream_on(vm, props.clone(), events),
-            None => self.plugin.http_stream(props.clone(), events),
+            Some(vm) => self.plugin.http_stream_on(vm, props.clone(), signal),
+            None => self.plugin.http_stream(props.clone(), signal),
         };
         Box::new(WasmFilter {
             stream,
             props,
-            plugin: self.plugin.name().to_owned(),
+            plugin: self.name.clone(),
             replied: false,
         })
     }
@@ -126,6 +126,7 @@ pub fn loader(
             }
         })?;
         Ok(Arc::new(WasmFactory {
+            name: plugin.name().into(),
             plugin,
             node: ctx.node.clone(),
         }) as Arc<dyn HttpFilterFactory>)

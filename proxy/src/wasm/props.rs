@@ -1,13 +1,15 @@
 //! Stream properties for `proxy_get_property` (Envoy's attribute names, current and pre-1.33):
-//! request, response, source/destination, connection TLS facts (SPIFFE ID and friends), route
-//! and cluster names and metadata, node.
+//! request id, source/destination, connection TLS facts (SPIFFE ID and friends), route
+//! and cluster names and metadata, node, access-log facts. The request and response heads
+//! attributes (`request.path`, `response.headers`, …) are answered by the runtime from the heads
+//! the stream holds, so nothing is copied here per phase.
 
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
 use crate::config::NodeInfo;
-use crate::http::filter::{LogInfo, RequestHead, ResponseHead, StreamInfo};
+use crate::http::filter::{LogInfo, StreamInfo};
 use microwaf_runtime::{PropertySource, Value};
 
 /// What is known about the stream so far; updated by the filter before each phase.
@@ -19,8 +21,6 @@ pub struct StreamProps {
 
 #[derive(Default)]
 struct Dynamic {
-    request: Option<RequestHead>,
-    response: Option<ResponseHead>,
     log: Option<LogInfo>,
 }
 
@@ -31,14 +31,6 @@ impl StreamProps {
             node,
             dynamic: Mutex::default(),
         })
-    }
-
-    pub fn set_request(&self, h: &RequestHead) {
-        self.dynamic.lock().request = Some(h.clone());
-    }
-
-    pub fn set_response(&self, h: &ResponseHead) {
-        self.dynamic.lock().response = Some(h.clone());
     }
 
     pub fn set_log(&self, l: &LogInfo) {
@@ -52,19 +44,6 @@ fn s(v: impl AsRef<str>) -> Option<Value> {
 
 fn int(v: i64) -> Option<Value> {
     Some(Value::Int(v))
-}
-
-fn map(h: &http::HeaderMap) -> Option<Value> {
-    Some(Value::Map(
-        h.iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    Value::Str(String::from_utf8_lossy(v.as_bytes()).into_owned()),
-                )
-            })
-            .collect(),
-    ))
 }
 
 /// JSON (metadata) as a typed value: objects become maps, so the runtime walks into them.
@@ -101,22 +80,7 @@ impl PropertySource for StreamProps {
         let tls = conn.tls.as_ref();
         let peer = tls.and_then(|t| t.peer.as_ref());
         match name {
-            "request.path" => s(&d.request.as_ref()?.path),
-            "request.url_path" => {
-                let p = &d.request.as_ref()?.path;
-                s(p.split('?').next().unwrap_or(p))
-            }
-            "request.query" => {
-                let p = &d.request.as_ref()?.path;
-                s(p.split_once('?').map_or("", |(_, q)| q))
-            }
-            "request.host" => s(&d.request.as_ref()?.authority),
-            "request.method" => s(d.request.as_ref()?.method.as_str()),
-            "request.scheme" => s(&d.request.as_ref()?.scheme),
             "request.id" => s(&self.info.request_id),
-            "request.headers" => map(&d.request.as_ref()?.headers),
-            "response.code" => int(d.response.as_ref()?.status.as_u16() as i64),
-            "response.headers" => map(&d.response.as_ref()?.headers),
             "response.code_details" => s(&d.log.as_ref()?.reason),
             "source.address" => s(conn.peer.to_string()),
             "source.port" => int(conn.peer.port() as i64),

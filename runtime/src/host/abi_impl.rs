@@ -2,8 +2,8 @@
 
 use bytes::Bytes;
 use microwaf_abi::{
-    AbiVersion, BufferType, GrpcCall, Host, HostResult, HttpCall, LocalResponse, LogLevel, MapType,
-    MetricType, PairRef, StreamType,
+    AbiVersion, BufferType, GrpcCall, Host, HostBytes, HostResult, HttpCall, LocalResponse,
+    LogLevel, MapType, MetricType, PairRef, StreamType,
 };
 
 use super::http::stream_pending;
@@ -36,6 +36,14 @@ impl Host for VmState {
     fn get_buffer_bytes(&mut self, b: BufferType, start: u32, max: u32) -> HostResult<Bytes> {
         self.buffer_bytes(b, start, max)
     }
+    fn get_buffer_bytes_ref(
+        &mut self,
+        b: BufferType,
+        start: u32,
+        max: u32,
+    ) -> HostResult<HostBytes<'_>> {
+        self.buffer_bytes_ref(b, start, max)
+    }
     fn get_buffer_status(&mut self, b: BufferType) -> HostResult<(u32, u32)> {
         self.buffer_status(b)
     }
@@ -59,6 +67,9 @@ impl Host for VmState {
     }
     fn get_header_map_value(&mut self, map: MapType, key: &[u8]) -> HostResult<Bytes> {
         self.map_value(map, key)
+    }
+    fn get_header_map_value_ref(&mut self, map: MapType, key: &[u8]) -> HostResult<HostBytes<'_>> {
+        self.map_value_ref(map, key)
     }
     fn add_header_map_value(&mut self, map: MapType, key: &[u8], value: &[u8]) -> HostResult<()> {
         self.map_add(map, key, value)

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use microwaf_abi::{MapType, StreamType};
 
-use crate::embedder::{DynProperties, Headers, LocalReply, StreamEvents};
+use super::StreamMap;
+use crate::embedder::{DynProperties, LocalReply, StreamEvents};
 use crate::properties::FilterState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +30,7 @@ pub(crate) struct Context {
     pub events: Option<Arc<dyn StreamEvents>>,
     /// Request headers, request trailers, response headers, response trailers; `None` until
     /// the stream reaches that phase. Kept afterwards for the embedder (`current_headers`).
-    pub maps: [Option<Headers>; 4],
+    pub maps: [Option<StreamMap>; 4],
     /// Whether hostcalls may use `maps[i]`. Envoy hands the guest a map only while its phase
     /// holds it: from the callback that delivers it until the filter continues (the callback
     /// returns Continue or calls `continue_stream`); outside that window → `BadArgument`.
@@ -47,8 +48,6 @@ pub(crate) struct Context {
     /// A headers callback returned Pause: body data is buffered without callbacks until
     /// the filter continues (Envoy's "stop all and buffer").
     pub headers_paused: [bool; 2],
-    /// Where buffered bodies go if the VM dies, so fail-open loses no data.
-    pub rescue: Option<std::sync::Arc<parking_lot::Mutex<[BytesMut; 2]>>>,
     /// Set by `proxy_send_local_response`; acted on after the callback.
     pub local_reply: Option<LocalReply>,
     pub pending: Vec<Pending>,
@@ -73,7 +72,6 @@ impl Context {
             bodies: [BytesMut::new(), BytesMut::new()],
             end_of_stream: [false, false],
             headers_paused: [false, false],
-            rescue: None,
             local_reply: None,
             pending: Vec::new(),
             filter_state: FilterState::default(),

@@ -1,75 +1,73 @@
-//! Header maps, buffers and stream control with Envoy's semantics (DESIGN §3).
+//! Header maps, buffers and stream control with Envoy's semantics: phase windows, the
+//! access-log maps, buffer edits, continue/close and local replies.
 
 use bytes::{Bytes, BytesMut};
 use microwaf_abi::{
-    pairs, BufferType, HostResult, LocalResponse, MapType, PairRef, Status, StreamType,
+    pairs, BufferType, HostBytes, HostResult, LocalResponse, MapType, PairRef, Status, StreamType,
 };
 
+use super::map::{owned_pairs, StreamMap};
 use super::{Context, ContextKind, Pending, VmState};
 use crate::embedder::{Headers, LocalReply};
 
-fn lower(key: &[u8]) -> Bytes {
-    Bytes::from(key.to_ascii_lowercase())
-}
-
-fn same_name(a: &[u8], b: &[u8]) -> bool {
-    a.eq_ignore_ascii_case(b)
-}
-
-/// Converts borrowed guest pairs into an owned map (names lower-cased like Envoy's
-/// `LowerCaseString`).
-pub(crate) fn owned_pairs(pairs: &[PairRef<'_>]) -> Headers {
-    pairs
-        .iter()
-        .map(|(k, v)| (lower(k), Bytes::copy_from_slice(v)))
-        .collect()
+/// A map readable by the guest: a stream's own, or a callout response's pairs.
+enum MapView<'a> {
+    Stream(&'a StreamMap),
+    Callout(&'a Headers),
 }
 
 impl VmState {
-    /// The map `map` of the effective context, or the callout response's maps, for a read
-    /// (`write == false`) or a mutation. Envoy's rules (DESIGN §3):
+    /// The map `map` of the effective context, or the callout response's maps, for a read.
+    /// Envoy's rules:
     /// - a stream map outside its phase window → `BadArgument`; in `on_log` request headers,
-    ///   response headers and trailers read as present (absent → `NotFound`), writes stay
-    ///   `BadArgument`;
-    /// - callout maps (4–7) are never writable (`BadArgument`); read while no response is being
-    ///   delivered they answer `NotFound`, the documented deviation: Envoy answers `BadArgument`,
-    ///   on which the SDKs trap (envoy issue 26485).
-    fn map_access(&mut self, map: MapType, write: bool) -> HostResult<&mut Headers> {
+    ///   response headers and trailers read as present (absent → `NotFound`);
+    /// - callout maps (4–7) read while no response is being delivered answer `NotFound`, the
+    ///   documented deviation: Envoy answers `BadArgument`, on which the SDKs trap (envoy
+    ///   issue 26485).
+    fn map_read(&mut self, map: MapType) -> HostResult<MapView<'_>> {
         if let Some(i) = Context::map_index(map) {
             let ctx = self.effective_ctx().ok_or(Status::BadArgument)?;
-            if ctx.log_phase && !write {
+            if ctx.log_phase {
                 // Envoy's access-log maps: request headers, response headers and trailers;
                 // request trailers only while still in their window. Missing → NotFound.
                 let readable = i != 1 || ctx.open[1];
                 return ctx.maps[i]
-                    .as_mut()
+                    .as_ref()
                     .filter(|_| readable)
+                    .map(MapView::Stream)
                     .ok_or(Status::NotFound);
             }
             if !ctx.open[i] {
                 return Err(Status::BadArgument);
             }
-            return ctx.maps[i].as_mut().ok_or(Status::BadArgument);
+            return ctx.maps[i]
+                .as_ref()
+                .map(MapView::Stream)
+                .ok_or(Status::BadArgument);
         }
-        if write {
-            return Err(Status::BadArgument);
-        }
-        let callout = self.active_callout.as_mut().ok_or(Status::NotFound)?;
-        let result = callout.response.result.as_mut().ok_or(Status::NotFound)?;
-        match map {
+        let callout = self.active_callout.as_ref().ok_or(Status::NotFound)?;
+        let result = callout.response.result.as_ref().ok_or(Status::NotFound)?;
+        Ok(MapView::Callout(match map {
             MapType::HttpCallResponseHeaders | MapType::GrpcReceiveInitialMetadata => {
-                Ok(&mut result.headers)
+                &result.headers
             }
-            _ => Ok(&mut result.trailers),
-        }
+            _ => &result.trailers,
+        }))
     }
 
-    fn map(&mut self, map: MapType) -> HostResult<&mut Headers> {
-        self.map_access(map, true)
+    /// A stream map within its phase window (writes, and Envoy's size); callout maps are never
+    /// writable and a stream map is not writable in `on_log`: `BadArgument`.
+    fn map(&mut self, map: MapType) -> HostResult<&mut StreamMap> {
+        let i = Context::map_index(map).ok_or(Status::BadArgument)?;
+        let ctx = self.effective_ctx().ok_or(Status::BadArgument)?;
+        if !ctx.open[i] {
+            return Err(Status::BadArgument);
+        }
+        ctx.maps[i].as_mut().ok_or(Status::BadArgument)
     }
 
     /// [`map`](Self::map) for a call that changes the map: marks it changed for the embedder.
-    fn map_mut(&mut self, map: MapType) -> HostResult<&mut Headers> {
+    fn map_mut(&mut self, map: MapType) -> HostResult<&mut StreamMap> {
         if let Some(i) = Context::map_index(map) {
             if let Some(ctx) = self.effective_ctx() {
                 ctx.changed[i] = true;
@@ -81,58 +79,54 @@ impl VmState {
     /// Envoy serialises whatever map is there and an unavailable one as nothing (written to
     /// the guest as (0, 0)): always `Ok`.
     pub(crate) fn get_pairs(&mut self, map: MapType) -> HostResult<Vec<u8>> {
-        match self.map_access(map, false) {
-            Ok(m) => pairs::encode(m).map_err(|e| e.status()),
-            Err(_) => Ok(Vec::new()),
-        }
+        let encoded = match self.map_read(map) {
+            Ok(MapView::Stream(m)) => m.encode(),
+            Ok(MapView::Callout(p)) => pairs::encode(p),
+            Err(_) => return Ok(Vec::new()),
+        };
+        encoded.map_err(|e| e.status())
     }
 
     pub(crate) fn set_pairs(&mut self, map: MapType, new: &[PairRef<'_>]) -> HostResult<()> {
-        *self.map_mut(map)? = owned_pairs(new);
+        self.map_mut(map)?.set_all(new);
         Ok(())
     }
 
     /// Envoy sizes through the mutable map: only within the phase window.
     pub(crate) fn map_size(&mut self, map: MapType) -> HostResult<u32> {
-        let m = self.map(map)?;
-        let size: usize = m.iter().map(|(k, v)| k.len() + v.len()).sum();
-        Ok(size as u32)
+        Ok(self.map(map)?.byte_size() as u32)
     }
 
     pub(crate) fn map_value(&mut self, map: MapType, key: &[u8]) -> HostResult<Bytes> {
-        let m = self.map_access(map, false)?;
-        m.iter()
-            .find(|(k, _)| same_name(k, key))
-            .map(|(_, v)| v.clone())
-            .ok_or(Status::NotFound)
+        self.map_value_ref(map, key)
+            .map(|v| Bytes::copy_from_slice(&v))
+    }
+
+    /// The value borrowed from the map, for the adapter to copy into guest memory.
+    pub(crate) fn map_value_ref(&mut self, map: MapType, key: &[u8]) -> HostResult<HostBytes<'_>> {
+        let value = match self.map_read(map)? {
+            MapView::Stream(m) => m.get(key),
+            MapView::Callout(p) => p
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| &v[..]),
+        };
+        value.map(HostBytes::Borrowed).ok_or(Status::NotFound)
     }
 
     pub(crate) fn map_add(&mut self, map: MapType, key: &[u8], value: &[u8]) -> HostResult<()> {
-        self.map_mut(map)?
-            .push((lower(key), Bytes::copy_from_slice(value)));
+        self.map_mut(map)?.add(key, value);
         Ok(())
     }
 
     /// Envoy's `setCopy`: the first entry gets the value, other entries go, absent → added.
     pub(crate) fn map_replace(&mut self, map: MapType, key: &[u8], value: &[u8]) -> HostResult<()> {
-        let m = self.map_mut(map)?;
-        let value = Bytes::copy_from_slice(value);
-        match m.iter().position(|(k, _)| same_name(k, key)) {
-            Some(first) => {
-                m[first].1 = value;
-                let mut i = 0;
-                m.retain(|(k, _)| {
-                    i += 1;
-                    i - 1 == first || !same_name(k, key)
-                });
-            }
-            None => m.push((lower(key), value)),
-        }
+        self.map_mut(map)?.replace(key, value);
         Ok(())
     }
 
     pub(crate) fn map_remove(&mut self, map: MapType, key: &[u8]) -> HostResult<()> {
-        self.map_mut(map)?.retain(|(k, _)| !same_name(k, key));
+        self.map_mut(map)?.remove(key);
         Ok(())
     }
 
@@ -183,24 +177,43 @@ impl VmState {
         start: u32,
         max: u32,
     ) -> HostResult<Bytes> {
-        let slice_of = |data: &[u8]| -> HostResult<Bytes> {
+        Ok(match self.buffer_bytes_ref(buffer, start, max)? {
+            HostBytes::Borrowed(b) => Bytes::copy_from_slice(b),
+            HostBytes::Owned(b) => b,
+        })
+    }
+
+    /// Body and data buffers are lent as they are (the adapter copies them into guest memory);
+    /// the fixed buffers are shared `Bytes`, sliced without copying.
+    pub(crate) fn buffer_bytes_ref(
+        &mut self,
+        buffer: BufferType,
+        start: u32,
+        max: u32,
+    ) -> HostResult<HostBytes<'_>> {
+        let range = |len: usize| -> HostResult<std::ops::Range<usize>> {
             let start = start as usize;
-            if start > data.len() {
+            if start > len {
                 return Err(Status::BadArgument);
             }
-            let end = start.saturating_add(max as usize).min(data.len());
-            Ok(Bytes::copy_from_slice(&data[start..end]))
+            Ok(start..start.saturating_add(max as usize).min(len))
         };
         match buffer {
             BufferType::HttpRequestBody
             | BufferType::HttpResponseBody
             | BufferType::DownstreamData
             // As for the status: an empty buffer where the context has none.
-            | BufferType::UpstreamData => match self.stream_buffer(buffer) {
-                Some((b, _)) => slice_of(&b[..]),
-                None => slice_of(&[]),
-            },
-            _ => slice_of(&self.fixed_buffer(buffer)?),
+            | BufferType::UpstreamData => {
+                let data: &[u8] = match self.stream_buffer(buffer) {
+                    Some((b, _)) => b,
+                    None => &[],
+                };
+                Ok(HostBytes::Borrowed(&data[range(data.len())?]))
+            }
+            _ => {
+                let data = self.fixed_buffer(buffer)?;
+                Ok(HostBytes::Owned(data.slice(range(data.len())?)))
+            }
         }
     }
 

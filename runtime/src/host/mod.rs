@@ -9,6 +9,7 @@
 mod abi_impl;
 mod context;
 mod http;
+mod map;
 mod services;
 
 use std::collections::HashMap;
@@ -19,6 +20,7 @@ use bytes::Bytes;
 use microwaf_abi::AbiVersion;
 
 pub(crate) use context::{Context, ContextKind, Pending};
+pub(crate) use map::StreamMap;
 
 use crate::embedder::{CalloutResponse, GrpcStreamHandle};
 use crate::foreign::ForeignFunctions;

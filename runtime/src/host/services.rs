@@ -7,12 +7,14 @@ use std::time::{Duration, UNIX_EPOCH};
 use bytes::Bytes;
 use microwaf_abi::{GrpcCall, HostResult, HttpCall, LogLevel, Status};
 
-use super::http::owned_pairs;
-use super::{ContextKind, GrpcStreamState, VmState};
-use crate::embedder::{GrpcCalloutRequest, GrpcStreamRequest, GrpcStreamSink, HttpCalloutRequest};
+use super::map::owned_pairs;
+use super::{ContextKind, GrpcStreamState, StreamMap, VmState};
+use crate::embedder::{
+    GrpcCalloutRequest, GrpcStreamRequest, GrpcStreamSink, HttpCalloutRequest, NoProperties,
+};
 use crate::foreign::ForeignCall;
 use crate::mailbox::Mail;
-use crate::properties::{self, PropertySource};
+use crate::properties::{self, HeadProperties, PropertySource};
 
 impl VmState {
     pub(crate) fn write_log(&mut self, level: LogLevel, message: &[u8]) {
@@ -204,10 +206,22 @@ impl VmState {
     /// Properties: the plugin's own attributes, then the embedder's, then filter state.
     pub(crate) fn property(&mut self, path: &[u8]) -> HostResult<Bytes> {
         let ctx = self.contexts.get(&self.effective).ok_or(Status::NotFound)?;
-        let mut sources: Vec<&dyn PropertySource> = vec![&self.plugin_props];
-        if let Some(p) = &ctx.props {
-            sources.push(p.as_ref());
-        }
+        let heads = HeadProperties {
+            request: match &ctx.maps[0] {
+                Some(StreamMap::Request { head, .. }) => Some(head),
+                _ => None,
+            },
+            response: match &ctx.maps[2] {
+                Some(StreamMap::Response { head, .. }) => Some(head),
+                _ => None,
+            },
+        };
+        // The embedder's source last: what the stream's heads say wins over its copy.
+        let embedder: &dyn PropertySource = match &ctx.props {
+            Some(p) => p.as_ref(),
+            None => &NoProperties,
+        };
+        let sources: [&dyn PropertySource; 3] = [&self.plugin_props, &heads, embedder];
         let state = (ctx.kind != ContextKind::Root).then_some(&ctx.filter_state);
         properties::get_property(path, &sources, state)
     }

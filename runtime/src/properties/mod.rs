@@ -22,12 +22,14 @@
 //! Unknown names, absent values and failed walks are `NotFound`.
 
 mod encode;
+mod heads;
 mod path;
 mod state;
 
 use bytes::Bytes;
 use microwaf_abi::{HostResult, Status};
 
+pub(crate) use heads::HeadProperties;
 use path::Target;
 
 pub use encode::encode;
