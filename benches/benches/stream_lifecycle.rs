@@ -199,6 +199,7 @@ fn benches(c: &mut Criterion) {
         clusters: Arc::new(HashMap::new()),
         node: Arc::new(NodeInfo::default()),
         handle: tokio.handle().clone(),
+        workers: None,
     };
     let mut load = microwaf_proxy::wasm::loader(runtime);
     let mut factory = |name: &str| load(&plugin(name), &ctx).expect("fixture loads");
