@@ -30,7 +30,6 @@ mod automata;
 mod category;
 mod config;
 mod custom;
-mod gate;
 mod keys;
 mod numeric;
 pub mod patterns;
@@ -42,7 +41,6 @@ use std::sync::Arc;
 
 pub use category::{CategoryId, CategoryKind};
 pub use config::{CustomCategory, CustomPattern, DetectError, DetectorConfig, KeyRule, Validator};
-pub use gate::RawGate;
 
 /// Where a value sits: its field name and/or key path. Both optional.
 #[derive(Clone, Copy, Debug, Default)]
@@ -170,24 +168,8 @@ impl Detector {
     /// `dob`, `password_field` under `password`, `generic_api_key` under `api_key`, etc., and
     /// the policy's key rules.
     pub fn scan_value(&self, value: &[u8], ctx: &FieldContext<'_>, out: &mut Vec<Finding>) {
-        self.value_scan(value, ctx, true, out);
-    }
-
-    /// [`scan_value`](Self::scan_value) without the built-in raw scan: for a value a
-    /// [`RawGate`] found quiet, whose raw scan cannot find anything. Key context, key rules
-    /// and custom categories are still checked.
-    pub fn scan_value_keyed(&self, value: &[u8], ctx: &FieldContext<'_>, out: &mut Vec<Finding>) {
-        self.value_scan(value, ctx, false, out);
-    }
-
-    fn value_scan(&self, value: &[u8], ctx: &FieldContext<'_>, raw: bool, out: &mut Vec<Finding>) {
         let first = out.len();
-        if raw {
-            raw::scan(value, &|c| self.is_enabled(c), out);
-        }
-        if let Some(custom) = &self.inner.custom {
-            custom.scan(value, Some(ctx), out);
-        }
+        self.raw(value, Some(ctx), out);
         let v = value.trim_ascii();
         let (ts, te) = (
             value.len() - value.trim_ascii_start().len(),

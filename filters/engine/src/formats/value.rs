@@ -63,12 +63,6 @@ pub enum ValueKind {
 pub trait ValueSink {
     /// Called once per value (or per window of a long value).
     fn value(&mut self, v: &Value<'_>);
-
-    /// The decoded bytes a parser is about to parse, at their stream offset, before any value
-    /// found in them. Lets a sink make one pass over a whole body (the detector's raw gate)
-    /// instead of one per value. Called by the JSON parser, whose verbatim `span`s are offsets
-    /// into these bytes; parsers nested in another (multipart parts) do not reach the sink.
-    fn input(&mut self, _offset: u64, _bytes: &[u8]) {}
 }
 
 impl<F: FnMut(&Value<'_>)> ValueSink for F {

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::{config, Inspector, Match};
-use crate::detect::{FieldContext, Finding, RawGate};
+use crate::detect::{FieldContext, Finding};
 use crate::formats::{
     BodyParser, ContentInfo, Flags, Format, FormatError, PushParser, Value, ValueSink,
 };
@@ -42,8 +42,6 @@ pub struct BodyScan {
     /// thresholds, rate limits and metrics stay exact) but not kept, so they cannot be masked.
     dropped: Vec<(String, u32)>,
     scratch: Vec<Finding>,
-    /// Which values the raw scan can skip (sensitive-data scans only).
-    gate: Option<RawGate>,
     error: Option<FormatError>,
     scanned: u64,
 }
@@ -68,7 +66,6 @@ impl BodyScan {
             seen: HashSet::new(),
             dropped: Vec::new(),
             scratch: Vec::new(),
-            gate: mode.sensitive().then(RawGate::new),
             error: None,
             scanned: 0,
         })
@@ -105,7 +102,6 @@ impl BodyScan {
             seen,
             dropped,
             scratch,
-            gate,
             error,
             ..
         } = self;
@@ -116,7 +112,6 @@ impl BodyScan {
             seen,
             dropped,
             scratch,
-            gate: gate.as_mut(),
         };
         if let Err(e) = f(parser, &mut sink) {
             *error = Some(e);
@@ -186,7 +181,6 @@ struct Collector<'a> {
     seen: &'a mut HashSet<(String, u64, u64)>,
     dropped: &'a mut Vec<(String, u32)>,
     scratch: &'a mut Vec<Finding>,
-    gate: Option<&'a mut RawGate>,
 }
 
 impl Collector<'_> {
@@ -232,12 +226,6 @@ impl Collector<'_> {
 }
 
 impl ValueSink for Collector<'_> {
-    fn input(&mut self, offset: u64, bytes: &[u8]) {
-        if let Some(gate) = &mut self.gate {
-            gate.walk(offset, bytes);
-        }
-    }
-
     fn value(&mut self, v: &Value<'_>) {
         let policy = self.inspector.policy();
         if self.mode.sensitive() && !v.text.is_empty() && v.overlap == 0 {
@@ -262,16 +250,9 @@ impl ValueSink for Collector<'_> {
         let mut found = std::mem::take(self.scratch);
         found.clear();
         if self.mode.sensitive() {
-            let quiet = match (&mut self.gate, &v.span) {
-                (Some(gate), Some(span)) => gate.quiet(span),
-                _ => false,
-            };
-            let detector = self.inspector.detector();
-            if quiet {
-                detector.scan_value_keyed(v.text, &ctx, &mut found);
-            } else {
-                detector.scan_value(v.text, &ctx, &mut found);
-            }
+            self.inspector
+                .detector()
+                .scan_value(v.text, &ctx, &mut found);
         }
         if self.mode.attacks() {
             self.inspector

@@ -127,7 +127,6 @@ impl PushParser for JsonParser {
     fn push(&mut self, chunk: &[u8], sink: &mut dyn ValueSink) -> Result<(), FormatError> {
         let base = self.off;
         self.off += chunk.len() as u64;
-        sink.input(base, chunk);
         let mut i = 0;
         while i < chunk.len() {
             let r = match self.state {
