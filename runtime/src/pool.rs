@@ -249,6 +249,9 @@ impl VmSlot {
 
     /// Delivers queued mail while the lock is free; re-checks after unlocking (see `mailbox`).
     pub fn pump(&self) {
+        if self.mailbox.is_empty() {
+            return;
+        }
         loop {
             let Some(mut st) = self.state.try_lock() else {
                 return;

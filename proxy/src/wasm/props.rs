@@ -1,8 +1,8 @@
 //! Stream properties for `proxy_get_property` (Envoy's attribute names, current and pre-1.33):
 //! request id, source/destination, connection TLS facts (SPIFFE ID and friends), route
-//! and cluster names and metadata, node, access-log facts. The request and response heads
-//! attributes (`request.path`, `response.headers`, …) are answered by the runtime from the heads
-//! the stream holds, so nothing is copied here per phase.
+//! and cluster names and metadata, node, access-log facts. The attributes of the request and
+//! response heads (`request.path`, `response.headers`, …) are answered by the runtime from the
+//! heads the stream holds, so nothing is copied here per phase.
 
 use std::sync::Arc;
 
