@@ -1,5 +1,5 @@
 //! One VM: a Store, its instance, and the contexts living in it. Starting a VM runs the module's
-//! initialiser and the root context's start callbacks (DESIGN §2).
+//! initialiser and the root context's start callbacks (docs/abi.md).
 
 use std::sync::Arc;
 
@@ -201,7 +201,7 @@ impl Vm {
     }
 
     /// Turns a pending local reply of `id` into the reply the client gets: Envoy's headers are
-    /// added and the same context's response callbacks see it (DESIGN §3).
+    /// added and the same context's response callbacks see it (docs/abi.md).
     pub fn finish_local_reply(&mut self, id: u32) -> Result<Option<LocalReply>, Fault> {
         let Some(mut reply) = self.ctx(id).and_then(|c| c.local_reply.take()) else {
             return Ok(None);

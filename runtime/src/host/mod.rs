@@ -30,7 +30,7 @@ use crate::metrics::VmMetrics;
 use crate::plugin::PluginShared;
 use crate::properties::{DeclaredProperties, PluginProperties};
 
-/// The id of the (single) root context of every VM: ids start at 1 (DESIGN §2).
+/// The id of the (single) root context of every VM: ids start at 1 (docs/abi.md).
 pub(crate) const ROOT_ID: u32 = 1;
 
 /// The response being delivered to `on_http_call_response` / gRPC callbacks.
