@@ -67,15 +67,21 @@ where
     }
 }
 
-/// The access-log record of one stream, completed on drop.
-pub struct Done {
-    start: Instant,
+/// The request facts only the access log needs: copied only when a log is configured, so a
+/// listener without one allocates none of them per request.
+struct LogHead {
     time: SystemTime,
     method: String,
     authority: String,
     path: String,
     request_id: String,
     route: Option<String>,
+}
+
+/// The access-log record of one stream, completed on drop.
+pub struct Done {
+    start: Instant,
+    head: Option<LogHead>,
     conn: Arc<ConnInfo>,
     chain: Arc<Chain>,
     log: Option<Arc<AccessLog>>,
@@ -103,14 +109,17 @@ impl Done {
         metrics: Arc<Metrics>,
         bytes_in: Arc<AtomicU64>,
     ) -> Self {
-        Self {
-            start,
+        let log_head = log.as_ref().map(|_| LogHead {
             time: SystemTime::now(),
             method: head.method.to_string(),
             authority: head.authority.clone(),
             path: head.path.clone(),
             request_id: info.request_id.clone(),
             route: info.route_name.clone(),
+        });
+        Self {
+            start,
+            head: log_head,
             conn: info.conn.clone(),
             chain,
             log,
@@ -163,24 +172,24 @@ impl Drop for Done {
             let principal = peer.and_then(|p| p.spiffe_id()).unwrap_or("unknown");
             self.metrics.mesh_request(principal, service, self.status);
         }
-        if let Some(log) = &self.log {
+        if let (Some(log), Some(head)) = (&self.log, &self.head) {
             log.write(&Entry {
-                time: self.time,
+                time: head.time,
                 listener: &self.conn.listener,
-                method: &self.method,
-                authority: &self.authority,
-                path: &self.path,
+                method: &head.method,
+                authority: &head.authority,
+                path: &head.path,
                 status: self.status,
                 bytes_in: info.bytes_in,
                 bytes_out: info.bytes_out,
                 duration_ms: duration.as_secs_f64() * 1000.0,
                 upstream: self.upstream,
                 cluster: self.cluster.as_deref(),
-                route: self.route.as_deref(),
+                route: head.route.as_deref(),
                 source: self.conn.peer,
                 source_identity: peer
                     .and_then(|p| p.spiffe_id().or(p.uri_sans.first().map(String::as_str))),
-                request_id: &self.request_id,
+                request_id: &head.request_id,
                 response_flags: &info.flags,
                 reason: &info.reason,
                 filter_actions: &actions,

@@ -307,7 +307,7 @@ impl HttpService {
         &self,
         cluster: &Cluster,
         action: &ClusterAction,
-        head: &RequestHead,
+        head: &mut RequestHead,
         out: OutBody,
     ) -> Result<(Response<ProxyBody>, SocketAddr), ProxyError> {
         let retry = action.retry.as_ref();
@@ -330,7 +330,13 @@ impl HttpService {
                 .path
                 .parse()
                 .map_err(|e| ProxyError::new(ErrorKind::UpstreamReset, format!("bad path: {e}")))?;
-            *req.headers_mut() = head.headers.clone();
+            // Only a try that may be followed by another needs the headers kept: the last (or
+            // only) one takes them, saving a header-map copy per request.
+            *req.headers_mut() = if replay.is_none() || attempt >= max {
+                std::mem::take(&mut head.headers)
+            } else {
+                head.headers.clone()
+            };
             if let Some(b) = &replay {
                 if !b.is_empty() || req.headers().contains_key(header::CONTENT_LENGTH) {
                     req.headers_mut()
