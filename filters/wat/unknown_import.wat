@@ -1,5 +1,5 @@
 ;; Imports functions no host provides: `env.proxy_fixture_no_such_hostcall` and
-;; `fixture_vendor.anything`. Loading must still succeed (DESIGN §3: a missing import never
+;; `fixture_vendor.anything`. Loading must still succeed (docs/abi.md: a missing import never
 ;; fails a load); only calling one may fail. With plugin configuration `call`, request headers
 ;; call the missing hostcall: a correct host turns that into a trap of this VM (failure policy
 ;; applies), not a crash. Otherwise request headers add `x-unknown-import: loaded` to the

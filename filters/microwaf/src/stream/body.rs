@@ -8,7 +8,7 @@
 //! messages; they are scanned as they grow, so no single callback scans the whole body.
 
 use microwaf_engine::inspect::{
-    decide_body, over_hold_limit, BodyFacts, Decision, FallbackReason, Outcome, Verdict,
+    decide_body, over_hold_limit, BodyFacts, Decision, FallbackReason, Match, Outcome, Verdict,
     MAX_MATCHES,
 };
 use proxy_wasm::hostcalls;
@@ -139,16 +139,9 @@ impl Stream {
             side.stop_scanning(FallbackReason::ScanTime);
         }
         if eos {
-            if side.incomplete.is_none() {
-                side.scan.finish();
-                side.note_scan_error();
-            }
-            side.done = true;
+            Self::finish_scan(side);
         }
-        let matches = side.scan.take_matches();
-        let dropped = side.scan.take_dropped();
-        let verdict = self.verdict(vm, dir, side.plan.mode, &matches, &dropped);
-        self.report(vm, dir, &matches, &verdict);
+        let (matches, dropped, verdict) = self.report_found(vm, dir, side);
         let fallback = vm.inspector.policy().limits().fallback;
         let mut facts = BodyFacts {
             verdict: &verdict,
@@ -244,14 +237,30 @@ impl Stream {
 
     /// Finishes the scan (if it is still coherent) and reports everything found.
     fn finish_and_report(&mut self, vm: &Vm, dir: Dir, side: &mut Side) {
+        Self::finish_scan(side);
+        self.report_found(vm, dir, side);
+    }
+
+    /// Ends the body's scan: the parser's end (only while the scan is coherent), then done.
+    fn finish_scan(side: &mut Side) {
         if side.incomplete.is_none() {
             side.scan.finish();
             side.note_scan_error();
         }
         side.done = true;
+    }
+
+    /// Takes what the scan found so far, decides its verdict and reports it.
+    fn report_found(
+        &mut self,
+        vm: &Vm,
+        dir: Dir,
+        side: &mut Side,
+    ) -> (Vec<Match>, Vec<(String, u32)>, Verdict) {
         let matches = side.scan.take_matches();
         let dropped = side.scan.take_dropped();
         let verdict = self.verdict(vm, dir, side.plan.mode, &matches, &dropped);
         self.report(vm, dir, &matches, &verdict);
+        (matches, dropped, verdict)
     }
 }
