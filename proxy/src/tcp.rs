@@ -56,7 +56,7 @@ impl TcpProxy {
             return;
         };
         let addr = ep.addr;
-        let up = match connect(addr, &ep.transport, &cluster.spec.connect).await {
+        let up = match connect(addr, &ep.transport, &cluster.spec.connect, conn.peer).await {
             Ok(up) => up,
             Err(e) => {
                 tracing::info!(%addr, error = %e, "tcp_proxy: upstream connect failed");
@@ -110,14 +110,16 @@ impl TcpProxy {
 }
 
 /// Opens the endpoint's transport (TCP, or a mesh tunnel) with the cluster's timeout, then TLS
-/// (SNI, CA, client certificate) when the cluster has an upstream TLS context.
+/// (SNI, CA, client certificate) when the cluster has an upstream TLS context. `client` is the
+/// downstream peer (a tunnel names it to the far end).
 async fn connect(
     addr: SocketAddr,
     transport: &crate::upstream::Transport,
     spec: &crate::upstream::ConnectSpec,
+    client: SocketAddr,
 ) -> Result<Box<dyn Io>, String> {
     let io = transport
-        .open(addr, spec.connect_timeout)
+        .open(addr, spec.connect_timeout, Some(client))
         .await
         .map_err(|e| e.reason)?;
     let Some(tls) = &spec.tls else {

@@ -344,7 +344,7 @@ impl HttpService {
                 }
             }
             let timer = Instant::now();
-            let send = cluster.send(req, &head.authority);
+            let send = cluster.send(req, &head.authority, Some(self.conn.peer));
             let remaining =
                 deadline.map(|(d, _)| d.saturating_duration_since(tokio::time::Instant::now()));
             let per_try = retry.and_then(|r| r.per_try_timeout);

@@ -156,11 +156,13 @@ impl Cluster {
     }
 
     /// Sends `req` (origin-form URI) to one endpoint. `authority` is the downstream host the
-    /// upstream sees (`host` on HTTP/1.1, `:authority` on HTTP/2).
+    /// upstream sees (`host` on HTTP/1.1, `:authority` on HTTP/2); `client` the downstream
+    /// peer, named to a tunnel endpoint when this request opens a connection.
     pub async fn send(
         &self,
         mut req: Request<ProxyBody>,
         authority: &str,
+        client: Option<SocketAddr>,
     ) -> Result<(Response<ProxyBody>, SocketAddr), ProxyError> {
         let b = self.spec.breakers;
         let overflow = |what: &str| {
@@ -198,7 +200,7 @@ impl Cluster {
                 })
                 .ok_or_else(|| overflow("max_connections"))
         };
-        let (co, _reused) = ep.checkout(&self.spec.connect, open).await?;
+        let (co, _reused) = ep.checkout(&self.spec.connect, client, open).await?;
         drop(pending);
         let addr = ep.addr;
         let reset = |e: hyper::Error| {

@@ -39,17 +39,19 @@ pub enum Sender {
     H2(http2::SendRequest<ProxyBody>),
 }
 
-/// Connects to `addr`. `on_close` runs when the connection ends (it releases the breaker slot).
+/// Connects to `addr` for a request of `client`. `on_close` runs when the connection ends (it
+/// releases the breaker slot).
 pub async fn connect(
     addr: SocketAddr,
     transport: &Transport,
     spec: &ConnectSpec,
+    client: Option<SocketAddr>,
     on_close: impl FnOnce() + Send + 'static,
 ) -> Result<Sender, ProxyError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| {
         ProxyError::new(ErrorKind::ConnectFailure, format!("{what} {addr}: {e}"))
     };
-    let tcp = transport.open(addr, spec.connect_timeout).await?;
+    let tcp = transport.open(addr, spec.connect_timeout, client).await?;
     match &spec.tls {
         None => handshake(TokioIo::new(tcp), spec.http2, on_close).await,
         Some(tls) => {

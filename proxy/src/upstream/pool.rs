@@ -86,10 +86,12 @@ impl Endpoint {
     /// function. Over `max_connections` another worker's connection is shared if one is
     /// available; otherwise an HTTP/1.1 request waits, as Envoy queues it as pending, until a
     /// connection of the cluster is idle again or closes (the caller holds the pending slot
-    /// and the route timeout bounds the wait).
+    /// and the route timeout bounds the wait). A new connection is opened on behalf of
+    /// `client`, the downstream whose request needs it (tunnels name it to the far end).
     pub async fn checkout(
         &self,
         spec: &ConnectSpec,
+        client: Option<SocketAddr>,
         open: impl Fn() -> Result<Box<dyn FnOnce() + Send>, ProxyError>,
     ) -> Result<(Checkout, bool), ProxyError> {
         if spec.http2 {
@@ -104,7 +106,7 @@ impl Endpoint {
                 // At max_connections: share another worker's connection rather than fail.
                 Err(e) => return self.other_h2().map(|s| (Checkout::H2(s), true)).ok_or(e),
             };
-            match connect(self.addr, &self.transport, spec, release).await? {
+            match connect(self.addr, &self.transport, spec, client, release).await? {
                 Sender::H2(s) => {
                     *slot = Some(s.clone());
                     Ok((Checkout::H2(s), false))
@@ -135,7 +137,7 @@ impl Endpoint {
                     Err(e) => return Err(e),
                 }
             };
-            match connect(self.addr, &self.transport, spec, release).await? {
+            match connect(self.addr, &self.transport, spec, client, release).await? {
                 Sender::H1(mut s) => {
                     s.ready().await.map_err(|e| {
                         ProxyError::new(ErrorKind::ConnectFailure, format!("{}: {e}", self.addr))

@@ -23,8 +23,10 @@ pub type OpenFuture<'a> = Pin<Box<dyn Future<Output = Result<BoxIo, ProxyError>>
 
 /// Something that opens a stream to a target address through an intermediary.
 pub trait Tunnel: Send + Sync {
-    /// Opens one stream whose far end is connected to `target`.
-    fn open(&self, target: SocketAddr) -> OpenFuture<'_>;
+    /// Opens one stream whose far end is connected to `target`. `client` is the downstream
+    /// client the stream is opened for, when known: a tunnel tells the far end (HBONE's
+    /// `forwarded: for=`), since the far end otherwise sees only the intermediary.
+    fn open(&self, target: SocketAddr, client: Option<SocketAddr>) -> OpenFuture<'_>;
 }
 
 /// The way to one endpoint.
@@ -40,8 +42,14 @@ impl Transport {
         matches!(self, Self::Tunnel(_))
     }
 
-    /// Opens a stream to `addr` within `timeout`.
-    pub async fn open(&self, addr: SocketAddr, timeout: Duration) -> Result<BoxIo, ProxyError> {
+    /// Opens a stream to `addr` within `timeout`, on behalf of `client` (see [`Tunnel::open`];
+    /// plain TCP has no way to carry it).
+    pub async fn open(
+        &self,
+        addr: SocketAddr,
+        timeout: Duration,
+        client: Option<SocketAddr>,
+    ) -> Result<BoxIo, ProxyError> {
         let timed_out = || {
             ProxyError::new(
                 ErrorKind::ConnectFailure,
@@ -62,7 +70,7 @@ impl Transport {
                 let _ = tcp.set_nodelay(true);
                 Ok(Box::new(tcp))
             }
-            Self::Tunnel(t) => tokio::time::timeout(timeout, t.open(addr))
+            Self::Tunnel(t) => tokio::time::timeout(timeout, t.open(addr, client))
                 .await
                 .map_err(|_| timed_out())?,
         }

@@ -47,7 +47,7 @@ impl Embedder for ProxyEmbedder {
         let timeout = req.timeout.max(Duration::from_millis(1));
         self.handle.spawn(async move {
             let call = async {
-                let (resp, _) = cluster.send(request, &authority).await.ok()?;
+                let (resp, _) = cluster.send(request, &authority, None).await.ok()?;
                 let (parts, body) = resp.into_parts();
                 let collected = body.collect().await.ok()?;
                 let mut headers: Headers = vec![(
@@ -91,7 +91,7 @@ impl Embedder for ProxyEmbedder {
         let timeout = req.timeout.max(Duration::from_millis(1));
         self.handle.spawn(async move {
             let call = async {
-                let (resp, _) = cluster.send(request, &authority).await.ok()?;
+                let (resp, _) = cluster.send(request, &authority, None).await.ok()?;
                 let (parts, body) = resp.into_parts();
                 let collected = body.collect().await.ok()?;
                 let trailers_map = collected.trailers().cloned().unwrap_or_default();

@@ -15,7 +15,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::discovery::{Destination, Registry};
-use super::outbound::HboneConnector;
+use super::outbound::{HboneConnector, HboneTarget};
 use crate::config::{Discovery as ClusterDiscovery, Metadata};
 use crate::upstream::{Breakers, Cluster, ClusterSpec, ConnectSpec, LbPolicy, Transport};
 
@@ -79,11 +79,12 @@ impl Destinations {
         if want == have {
             return;
         }
+        let tunnel = HboneTarget::new(self.hbone.clone(), dest.service_host().map(str::to_owned));
         cluster.set_endpoints(
             want.into_iter()
                 .map(|(addr, hbone)| {
                     let t = if hbone {
-                        Transport::Tunnel(self.hbone.clone())
+                        Transport::Tunnel(tunnel.clone())
                     } else {
                         Transport::Tcp
                     };

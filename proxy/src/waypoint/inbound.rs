@@ -20,6 +20,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::forwarded;
 use super::metrics::RejectReason;
 use super::tunnel::{Tunnel, TunnelConn};
 use super::{Waypoint, CONN_WINDOW, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, MAX_STREAMS};
@@ -171,7 +172,7 @@ fn stream(
             format!("unknown destination {authority}"),
         );
     };
-    let peer = forwarded_for(req.headers()).unwrap_or(tc.peer);
+    let peer = forwarded::parse_for(req.headers()).unwrap_or(tc.peer);
     let upgrade = hyper::upgrade::on(&mut req);
     let tunnel = Tunnel {
         conn: tc,
@@ -218,19 +219,6 @@ fn valid_authority(a: &str) -> bool {
     host_ok && port.parse::<u16>().is_ok_and(|p| p != 0)
 }
 
-/// The original client address from `forwarded: for="ip:port"` (what the source's tunnel
-/// records), when present and well formed.
-fn forwarded_for(h: &http::HeaderMap) -> Option<SocketAddr> {
-    let v = h.get("forwarded")?.to_str().ok()?;
-    v.split([';', ',']).find_map(|part| {
-        let (k, val) = part.trim().split_once('=')?;
-        if !k.eq_ignore_ascii_case("for") {
-            return None;
-        }
-        val.trim_matches('"').parse().ok()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,17 +244,5 @@ mod tests {
         ] {
             assert!(!valid_authority(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn forwarded_header() {
-        let mut h = http::HeaderMap::new();
-        h.insert(
-            "forwarded",
-            r#"for="10.1.2.3:4567";proto=http"#.parse().unwrap(),
-        );
-        assert_eq!(forwarded_for(&h), Some("10.1.2.3:4567".parse().unwrap()));
-        h.insert("forwarded", "for=unknown".parse().unwrap());
-        assert_eq!(forwarded_for(&h), None);
     }
 }

@@ -15,7 +15,8 @@
 //! - [`inbound`]: the 15008 listener and CONNECT handling; [`tunnel`]: one tunnel through the
 //!   HTTP or TCP stack; [`detect`]: which of the two.
 //! - [`outbound`]: pooled HBONE connections to destination pods; [`destinations`]: the cached
-//!   per-destination clusters that use them.
+//!   per-destination clusters that use them; [`forwarded`]: the client and service a CONNECT
+//!   names.
 //! - [`metrics`]: tunnel counters; [`istio_tcp`]: the same tunnels under Istio's TCP names.
 //! - [`server`]: the running waypoint; [`sources`]: the configured certificate and discovery
 //!   sources it owns.
@@ -24,6 +25,7 @@ pub mod certs;
 pub mod destinations;
 pub mod detect;
 pub mod discovery;
+pub mod forwarded;
 pub mod identity;
 pub mod inbound;
 pub mod istio_tcp;

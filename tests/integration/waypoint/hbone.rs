@@ -118,6 +118,8 @@ pub struct DestTunnel {
     pub peers: Arc<Mutex<Vec<String>>>,
     /// `:authority` of every CONNECT.
     pub authorities: Arc<Mutex<Vec<String>>>,
+    /// The `forwarded` header of every CONNECT (empty when absent), in the same order.
+    pub forwarded: Arc<Mutex<Vec<String>>>,
     /// How each finished CONNECT stream ended: `true` when both sides ended it with
     /// END_STREAM, `false` when it was reset (or failed).
     pub ends: Arc<Mutex<Vec<bool>>>,
@@ -133,12 +135,14 @@ impl DestTunnel {
             tls_conns: Arc::default(),
             peers: Arc::default(),
             authorities: Arc::default(),
+            forwarded: Arc::default(),
             ends: Arc::default(),
         };
-        let (conns, peers, auths, ends) = (
+        let (conns, peers, auths, fwd, ends) = (
             me.tls_conns.clone(),
             me.peers.clone(),
             me.authorities.clone(),
+            me.forwarded.clone(),
             me.ends.clone(),
         );
         tokio::spawn(async move {
@@ -147,8 +151,13 @@ impl DestTunnel {
                     return;
                 };
                 let acceptor = tokio_rustls::TlsAcceptor::from(cfg.clone());
-                let (conns, peers, auths, ends) =
-                    (conns.clone(), peers.clone(), auths.clone(), ends.clone());
+                let (conns, peers, auths, fwd, ends) = (
+                    conns.clone(),
+                    peers.clone(),
+                    auths.clone(),
+                    fwd.clone(),
+                    ends.clone(),
+                );
                 tokio::spawn(async move {
                     let Ok(tls) = acceptor.accept(tcp).await else {
                         return;
@@ -158,14 +167,21 @@ impl DestTunnel {
                     peers.lock().unwrap().push(id.unwrap_or_default());
                     let svc = hyper::service::service_fn(
                         move |mut req: Request<hyper::body::Incoming>| {
-                            let (auths, ends) = (auths.clone(), ends.clone());
+                            let (auths, fwd, ends) = (auths.clone(), fwd.clone(), ends.clone());
                             async move {
                                 let authority = req
                                     .uri()
                                     .authority()
                                     .map(|a| a.to_string())
                                     .unwrap_or_default();
+                                let forwarded = req
+                                    .headers()
+                                    .get("forwarded")
+                                    .and_then(|v| v.to_str().ok())
+                                    .unwrap_or_default()
+                                    .to_owned();
                                 auths.lock().unwrap().push(authority.clone());
+                                fwd.lock().unwrap().push(forwarded);
                                 let up = hyper::upgrade::on(&mut req);
                                 tokio::spawn(async move {
                                     let (Ok(up), Ok(mut target)) =

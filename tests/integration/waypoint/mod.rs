@@ -4,6 +4,7 @@
 //! the destination pod's → a real local server.
 
 mod bad_input;
+mod connect_headers;
 mod ends;
 mod hbone;
 mod multiport;

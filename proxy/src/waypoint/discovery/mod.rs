@@ -47,6 +47,16 @@ pub struct Destination {
     pub endpoints: Vec<Endpoint>,
 }
 
+impl Destination {
+    /// The service hostname; `None` for a pod addressed directly (its name is its address).
+    pub fn service_host(&self) -> Option<&str> {
+        self.name
+            .parse::<SocketAddr>()
+            .is_err()
+            .then_some(self.name.as_str())
+    }
+}
+
 /// One immutable snapshot of what discovery knows.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {

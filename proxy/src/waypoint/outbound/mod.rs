@@ -3,9 +3,10 @@
 //! A destination pod in the mesh is reached through its node's tunnel endpoint at
 //! `podIP:15008` over a **new** mTLS HTTP/2 connection presenting the waypoint's certificate
 //! (never by nesting the source's tunnel), one `CONNECT` stream per upstream connection with
-//! `:authority = podIP:targetPort`. Connections are pooled per (destination pod, our identity)
-//! and carry at most [`MAX_STREAMS`] streams; a full connection makes the next stream open
-//! another one. An identity change (certificate rotation to another SPIFFE ID) starts a new
+//! `:authority = podIP:targetPort` and a `forwarded` header naming the original client and the
+//! service (see [`forwarded`](crate::waypoint::forwarded)). Connections are pooled per
+//! (destination pod, our identity) and carry at most [`MAX_STREAMS`] streams; a full
+//! connection makes the next stream open another one. An identity change (certificate rotation to another SPIFFE ID) starts a new
 //! pool, so one connection never mixes identities.
 
 use std::collections::HashMap;
@@ -15,7 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Request, StatusCode};
+use http::header::FORWARDED;
+use http::{HeaderValue, Method, Request, StatusCode};
 use http_body_util::Empty;
 use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -30,6 +32,7 @@ use stream::TunnelStream;
 use crate::http::error::{ErrorKind, ProxyError};
 use crate::upstream::transport::{BoxIo, OpenFuture, Tunnel};
 use crate::waypoint::certs::CertStore;
+use crate::waypoint::forwarded;
 use crate::waypoint::identity::SpiffeId;
 use crate::waypoint::metrics::{Active, TunnelMetrics};
 use crate::waypoint::{
@@ -74,7 +77,7 @@ type PoolKey = (IpAddr, String);
 /// The connections of one pool; locked while dialing so a burst opens one connection.
 type Pool = Arc<tokio::sync::Mutex<Vec<Arc<TunnelConn>>>>;
 
-/// Opens HBONE streams to mesh workloads; the [`Tunnel`] of mesh endpoints.
+/// Opens HBONE streams to mesh workloads; each destination's [`HboneTarget`] uses it.
 pub struct HboneConnector {
     store: Arc<CertStore>,
     tls: Arc<rustls::ClientConfig>,
@@ -109,13 +112,22 @@ impl HboneConnector {
         }))
     }
 
-    /// One CONNECT stream to `target` (pod IP and target port).
-    pub async fn connect(&self, target: SocketAddr) -> Result<BoxIo, ProxyError> {
+    /// One CONNECT stream to `target` (pod IP and target port), carrying `forwarded` (see
+    /// [`forwarded`](crate::waypoint::forwarded)) so the destination learns the client.
+    pub async fn connect(
+        &self,
+        target: SocketAddr,
+        forwarded: Option<HeaderValue>,
+    ) -> Result<BoxIo, ProxyError> {
         let (conn, slot) = self.checkout(target.ip()).await?;
         let fail = |what: String| ProxyError::new(ErrorKind::ConnectFailure, what);
-        let req = Request::builder()
+        let mut req = Request::builder()
             .method(Method::CONNECT)
-            .uri(target.to_string())
+            .uri(target.to_string());
+        if let Some(f) = forwarded {
+            req = req.header(FORWARDED, f);
+        }
+        let req = req
             .body(Empty::<Bytes>::new())
             .map_err(|e| fail(format!("CONNECT {target}: {e}")))?;
         let mut send = conn.send.clone();
@@ -228,8 +240,22 @@ impl HboneConnector {
     }
 }
 
-impl Tunnel for HboneConnector {
-    fn open(&self, target: SocketAddr) -> OpenFuture<'_> {
-        Box::pin(self.connect(target))
+/// The [`Tunnel`] of one destination's mesh endpoints: the shared connector, plus the service
+/// hostname its CONNECTs name in `forwarded: host=` (none for a pod addressed directly).
+pub struct HboneTarget {
+    connector: Arc<HboneConnector>,
+    host: Option<String>,
+}
+
+impl HboneTarget {
+    pub fn new(connector: Arc<HboneConnector>, host: Option<String>) -> Arc<Self> {
+        Arc::new(Self { connector, host })
+    }
+}
+
+impl Tunnel for HboneTarget {
+    fn open(&self, target: SocketAddr, client: Option<SocketAddr>) -> OpenFuture<'_> {
+        let forwarded = forwarded::build(client, self.host.as_deref());
+        Box::pin(self.connector.connect(target, forwarded))
     }
 }
