@@ -160,6 +160,7 @@ fn waypoint_state(
         network_filters: load_all(&w.network_filters)?,
         access_log: access_log(w.access_log.as_ref())?,
         limits: HttpLimits::default(),
+        detect_timeout: w.protocol_detection_timeout,
     })
 }
 

@@ -3,7 +3,9 @@
 //!
 //! Like Envoy's HTTP inspector, detection reads the first bytes and hands them back in front
 //! of the stream ([`Prefixed`]), so the chosen stack sees the connection from its first byte.
-//! A client that sends nothing (a server-first protocol) is TCP after [`DETECT_TIMEOUT`].
+//! A client that sends nothing (a server-first protocol) is TCP after the detection timeout
+//! (`waypoint.protocol_detection_timeout`, default [`DETECT_TIMEOUT`]); a port whose protocol
+//! discovery declares skips detection ([`AppProtocol`](super::discovery::AppProtocol)).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -12,7 +14,8 @@ use std::time::Duration;
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 
-/// How long to wait for the client's first bytes before treating the stream as opaque TCP.
+/// How long to wait for the client's first bytes before treating the stream as opaque TCP,
+/// unless configured otherwise.
 pub const DETECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The longest request line we wait for before calling the stream TCP.
@@ -64,8 +67,9 @@ fn classify(buf: &[u8]) -> Verdict {
     }
 }
 
-/// Reads until the protocol is known; returns it with the stream, first bytes put back.
-pub async fn sniff<I>(mut io: I) -> (Protocol, Prefixed<I>)
+/// Reads until the protocol is known, for at most `timeout` (then TCP); returns it with the
+/// stream, first bytes put back.
+pub async fn sniff<I>(mut io: I, timeout: Duration) -> (Protocol, Prefixed<I>)
 where
     I: AsyncRead + Unpin,
 {
@@ -81,7 +85,7 @@ where
             }
         }
     };
-    let proto = tokio::time::timeout(DETECT_TIMEOUT, read)
+    let proto = tokio::time::timeout(timeout, read)
         .await
         .unwrap_or(Protocol::Tcp);
     (proto, Prefixed { prefix: buf, io })
@@ -91,6 +95,16 @@ where
 pub struct Prefixed<I> {
     prefix: BytesMut,
     io: I,
+}
+
+impl<I> Prefixed<I> {
+    /// A stream nothing was read from (its protocol was declared, not sniffed).
+    pub fn unread(io: I) -> Self {
+        Prefixed {
+            prefix: BytesMut::new(),
+            io,
+        }
+    }
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for Prefixed<I> {
@@ -159,7 +173,7 @@ mod tests {
             .await
             .unwrap();
         drop(a);
-        let (p, mut s) = sniff(b).await;
+        let (p, mut s) = sniff(b, DETECT_TIMEOUT).await;
         assert_eq!(p, Protocol::Tcp);
         let mut out = Vec::new();
         s.read_to_end(&mut out).await.unwrap();

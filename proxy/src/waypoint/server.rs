@@ -54,6 +54,9 @@ pub struct WaypointState {
     pub network_filters: Vec<Arc<dyn HttpFilterFactory>>,
     pub access_log: Option<Arc<AccessLog>>,
     pub limits: HttpLimits,
+    /// How long a tunnel to a port without a declared protocol waits for the client's first
+    /// bytes before it is treated as TCP.
+    pub detect_timeout: std::time::Duration,
 }
 
 /// The waypoint for the process's lifetime.

@@ -1,6 +1,6 @@
 //! One accepted tunnel: its bytes run through the same stack as an accepted TCP connection.
 //!
-//! The first bytes decide ([`super::detect`]): HTTP goes to [`conn::serve_http`] with the
+//! The port's declared protocol, else the first bytes, decide ([`super::detect`]): HTTP goes to [`conn::serve_http`] with the
 //! waypoint's HTTP filters and a single route to the destination's cluster; anything else to
 //! the [`TcpProxy`] with the waypoint's network filters. The inner connection's [`ConnInfo`]
 //! carries the tunnel's TLS facts, so `connection.uri_san_peer_certificate`, `source.principal`
@@ -72,7 +72,12 @@ impl Tunnel {
             },
         );
         let activity = io.activity();
-        let (proto, io) = detect::sniff(io).await;
+        // A declared protocol is trusted as Istio trusts it: no waiting for the client's first
+        // bytes, which a server-first protocol would never send.
+        let (proto, io) = match self.dest.app_protocol.declared() {
+            Some(p) => (p, detect::Prefixed::unread(io)),
+            None => detect::sniff(io, ws.detect_timeout).await,
+        };
         let info = ConnInfo {
             id: wp.shared.next_id(),
             listener: LISTENER.into(),

@@ -10,6 +10,7 @@ mod hbone;
 mod multiport;
 mod pki;
 mod ports;
+mod protocol;
 mod sources;
 mod tls;
 mod tunnel;
@@ -92,6 +93,7 @@ impl Mesh {
                     hbone: *hbone,
                 })
                 .collect(),
+            app_protocol: Default::default(),
         });
         let mut r = Registry::default();
         r.by_vip.insert(VIP.parse().unwrap(), dest.clone());

@@ -22,6 +22,7 @@ fn publish_two_ports(mesh: &Mesh, http: SocketAddr, tcp: SocketAddr) {
             name: SVC.into(),
             port,
             endpoints: vec![Endpoint { addr, hbone: true }],
+            app_protocol: Default::default(),
         })
     };
     let (d80, d9000) = (dest(80, http), dest(9000, tcp));

@@ -38,6 +38,11 @@ pub struct WaypointConfig {
     /// Raw TCP tunnels idle this long (no byte either way) are closed (default 1h).
     #[serde(with = "serde_req")]
     pub tcp_idle_timeout: Duration,
+    /// How long a tunnel to a port whose protocol discovery does not declare waits for the
+    /// client's first bytes before it is proxied as TCP (Istio's `protocolDetectionTimeout`;
+    /// default 1s). A server-first protocol waits this long unless its port is declared.
+    #[serde(with = "serde_req")]
+    pub protocol_detection_timeout: Duration,
     /// Wasm HTTP filters for HTTP inside tunnels, in chain order.
     pub http_filters: Vec<WasmPlugin>,
     /// Wasm network filters for non-HTTP tunnels.

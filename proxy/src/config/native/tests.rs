@@ -220,6 +220,7 @@ fn waypoint_section_defaults_and_errors() {
     assert_eq!(w.hbone_port, 15008);
     assert_eq!(w.health, "0.0.0.0:15021".parse().unwrap());
     assert_eq!(w.metrics, "0.0.0.0:15020".parse().unwrap());
+    assert_eq!(w.protocol_detection_timeout, Duration::from_secs(1));
     assert!(w.certs.is_none() && w.discovery.is_none() && w.http_filters.is_empty());
     let c = parse(
         "waypoint:\n  address: 127.0.0.1:0\n  trust_domain: mesh.example\n  http_filters:\n    - {name: f, code: filter.wasm}\n  discovery: {file: native.yaml}\n",
@@ -237,6 +238,13 @@ fn waypoint_section_defaults_and_errors() {
         &w.discovery,
         Some(crate::waypoint::discovery::DiscoveryConfig::File(p)) if p.is_absolute()
     ));
+    let w = parse("waypoint: {protocol_detection_timeout: 250ms}").unwrap();
+    assert_eq!(
+        w.waypoint.unwrap().protocol_detection_timeout,
+        Duration::from_millis(250)
+    );
+    let e = error("waypoint: {protocol_detection_timeout: 0s}");
+    assert!(e.contains("waypoint.protocol_detection_timeout"), "{e}");
     let e = error("waypoint: {trust_domain: Bad/Domain}");
     assert!(e.contains("waypoint.trust_domain"), "{e}");
     let e = error("waypoint: {certs: {cert: nope.pem, key: k, root: r}}");

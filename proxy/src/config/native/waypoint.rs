@@ -27,6 +27,8 @@ pub struct Waypoint {
     pub connect_timeout: Option<Duration>,
     #[serde(default, deserialize_with = "opt_duration")]
     pub tcp_idle_timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub protocol_detection_timeout: Option<Duration>,
     #[serde(default)]
     pub http_filters: Vec<Plugin>,
     #[serde(default)]
@@ -74,6 +76,16 @@ pub fn waypoint(w: Waypoint, files: &Resolver) -> FieldResult<WaypointConfig> {
         tcp_idle_timeout: w
             .tcp_idle_timeout
             .unwrap_or(std::time::Duration::from_secs(3600)),
+        protocol_detection_timeout: match w.protocol_detection_timeout {
+            Some(d) if d.is_zero() => {
+                return Err(FieldError::new(
+                    format!("{at}.protocol_detection_timeout"),
+                    "must be above zero (declare the port's protocol instead)",
+                ))
+            }
+            Some(d) => d,
+            None => crate::waypoint::detect::DETECT_TIMEOUT,
+        },
         http_filters: plugins(w.http_filters, &format!("{at}.http_filters"), files, false)?,
         network_filters: plugins(
             w.network_filters,

@@ -10,13 +10,16 @@
 //! - [`file`]: a static YAML file, reloaded when its content changes.
 //! - [`xds`]: the control plane's workload discovery (delta xDS, `istio.workload.Address`).
 //! - [`config`]: the `discovery:` setting choosing one, and [`start`].
+//! - [`protocol`]: the application protocol a service port declares.
 
 pub mod config;
 pub mod file;
 pub mod metrics;
+pub mod protocol;
 pub mod xds;
 
 pub use config::{start, DiscoveryConfig, DiscoveryError, XdsConfig};
+pub use protocol::AppProtocol;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -45,6 +48,8 @@ pub struct Destination {
     /// 9000 — so anything cached per destination is keyed by name *and* port.
     pub port: u16,
     pub endpoints: Vec<Endpoint>,
+    /// What the port declares it carries; a declared protocol skips protocol detection.
+    pub app_protocol: AppProtocol,
 }
 
 impl Destination {
@@ -81,6 +86,7 @@ impl Registry {
                 name: addr.to_string(),
                 port: addr.port(),
                 endpoints: vec![Endpoint { addr, hbone }],
+                app_protocol: AppProtocol::Unknown,
             }));
         }
         let (host, port) = authority.rsplit_once(':')?;
@@ -155,6 +161,7 @@ mod tests {
                 addr: "10.0.0.7:9080".parse().unwrap(),
                 hbone: true,
             }],
+            app_protocol: AppProtocol::Unknown,
         });
         let mut r = Registry::default();
         r.by_vip

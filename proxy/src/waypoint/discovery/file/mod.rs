@@ -9,6 +9,7 @@
 //!     ports:
 //!       - port: 80                 # the service port (what `:authority` carries)
 //!         target_port: 9080        # the pod port; defaults to `port`
+//!         app_protocol: http       # optional: http, http2, grpc, tcp, tls… (no sniffing)
 //!     endpoints:
 //!       - address: 10.0.0.7        # pod IP
 //!         mesh: true               # HBONE to 10.0.0.7:15008 (default true)
@@ -37,7 +38,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::{Destination, Endpoint, Registry};
+use super::{AppProtocol, Destination, Endpoint, Registry};
 use crate::config::{syntax, ConfigError, FieldError};
 
 #[derive(Deserialize)]
@@ -68,6 +69,9 @@ struct Service {
 struct Port {
     port: u16,
     target_port: Option<u16>,
+    /// Istio's protocol names; absent: detected from the tunnel's first bytes.
+    #[serde(default)]
+    app_protocol: AppProtocol,
 }
 
 #[derive(Deserialize)]
@@ -174,6 +178,7 @@ fn build(file: File) -> Result<Registry, FieldError> {
                 name: svc.hostname.clone(),
                 port: port.port,
                 endpoints,
+                app_protocol: port.app_protocol,
             });
             let key = (svc.hostname.clone(), port.port);
             if let Some(first) = host_at.insert(key, port_at.clone()) {

@@ -13,6 +13,7 @@ services:
       - port: 80
         target_port: 9080
       - port: 443
+        app_protocol: tls
     endpoints:
       - address: 10.0.0.7
       - address: 10.0.0.8
@@ -86,6 +87,24 @@ fn type_errors_name_the_file_and_the_field_path() {
 }
 
 #[test]
+fn declared_protocols_are_per_port_and_checked() {
+    let r = parse(GOOD, "disc.yaml").unwrap();
+    assert_eq!(
+        r.resolve("10.96.0.10:443").unwrap().app_protocol,
+        AppProtocol::Tls
+    );
+    assert_eq!(
+        r.resolve("10.96.0.10:80").unwrap().app_protocol,
+        AppProtocol::Unknown,
+        "not declared: sniffed"
+    );
+    let bad = GOOD.replace("app_protocol: tls", "app_protocol: tpc");
+    let (path, reason) = invalid(&bad);
+    assert_eq!(path, "services[0].ports[1].app_protocol");
+    assert!(reason.contains("unknown protocol \"tpc\""), "{reason}");
+}
+
+#[test]
 fn semantic_errors_name_the_field_path() {
     let bad = GOOD.replace("ports: {80: 8080}", "ports: {81: 8080}");
     assert_eq!(invalid(&bad).0, "services[0].endpoints[1].ports.81");
@@ -106,7 +125,7 @@ services:
     let bad = GOOD.replace("  - port: 443\n", "  - port: 0\n");
     assert_eq!(invalid(&bad).0, "services[0].ports[1]");
     let bad = GOOD.replace(
-        "    ports:\n      - port: 80\n        target_port: 9080\n      - port: 443\n",
+        "    ports:\n      - port: 80\n        target_port: 9080\n      - port: 443\n        app_protocol: tls\n",
         "    ports: []\n",
     );
     assert_eq!(invalid(&bad).0, "services[0].ports");

@@ -282,6 +282,7 @@ pub fn workload(uid: &str, ip: &str, hbone: bool, services: &[(&str, &[(u32, u32
                 .map(|&(service_port, target_port)| Port {
                     service_port,
                     target_port,
+                    ..Default::default()
                 })
                 .collect();
             ((*key).to_owned(), PortList { ports })
@@ -320,6 +321,7 @@ pub fn service(namespace: &str, hostname: &str, vip: &str, ports: &[(u32, u32)])
                 .map(|&(service_port, target_port)| Port {
                     service_port,
                     target_port,
+                    ..Default::default()
                 })
                 .collect(),
         })),

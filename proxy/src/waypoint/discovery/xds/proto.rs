@@ -170,13 +170,28 @@ pub struct PortList {
     pub ports: Vec<Port>,
 }
 
-/// `istio.workload.Port`: service port → target (pod) port.
+/// `istio.workload.Port`: service port → target (pod) port, and what the port carries.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Port {
     #[prost(uint32, tag = "1")]
     pub service_port: u32,
     #[prost(uint32, tag = "2")]
     pub target_port: u32,
+    /// An [`AppProtocol`] number, kept raw: a value newer than this enum still decodes.
+    #[prost(enumeration = "AppProtocol", tag = "3")]
+    pub app_protocol: i32,
+}
+
+/// `istio.workload.AppProtocol`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+pub enum AppProtocol {
+    Unknown = 0,
+    Http11 = 1,
+    Http2 = 2,
+    Grpc = 3,
+    Tcp = 4,
+    Tls = 5,
 }
 
 /// `istio.workload.TunnelProtocol`.

@@ -2,8 +2,9 @@
 //!
 //! A delta response is applied all or nothing: every resource is decoded and checked first,
 //! so a response the client NACKs leaves the state exactly as it was. Resources are kept
-//! decoded into the little the waypoint needs (addresses, ports, tunnel protocol), which also
-//! means a bad address is caught at apply time, not when a tunnel arrives.
+//! decoded into the little the waypoint needs (addresses, ports and their protocols, tunnel
+//! protocol), which also means a bad address is caught at apply time, not when a tunnel
+//! arrives.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
@@ -15,7 +16,7 @@ use super::proto::{
     address, Address, DeltaDiscoveryResponse, Port, TunnelProtocol, WorkloadStatus,
     ADDRESS_TYPE_URL,
 };
-use crate::waypoint::discovery::{Destination, Endpoint, Registry};
+use crate::waypoint::discovery::{AppProtocol, Destination, Endpoint, Registry};
 
 /// Why a response was rejected (the NACK's message).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,8 +59,9 @@ struct Svc {
     key: String,
     hostname: String,
     vips: Vec<IpAddr>,
-    /// Service port → target port (0: only the pods' own mapping applies).
-    ports: Vec<(u16, u16)>,
+    /// Service port → target port (0: only the pods' own mapping applies), and what the
+    /// port carries.
+    ports: Vec<(u16, u16, AppProtocol)>,
 }
 
 impl State {
@@ -133,7 +135,7 @@ impl State {
             let Entry::Service(svc) = &held.entry else {
                 continue;
             };
-            for &(service_port, target_port) in &svc.ports {
+            for &(service_port, target_port, app_protocol) in &svc.ports {
                 let mut endpoints: Vec<Endpoint> = pods
                     .iter()
                     .filter(|p| p.healthy)
@@ -156,6 +158,7 @@ impl State {
                     name: svc.hostname.clone(),
                     port: service_port,
                     endpoints,
+                    app_protocol,
                 });
                 registry
                     .by_host
@@ -203,7 +206,10 @@ fn entry(address: Address) -> Result<Entry, String> {
             let ports = s
                 .ports
                 .iter()
-                .map(|p| Ok((port(p.service_port)?, port(p.target_port)?)))
+                .map(|p| {
+                    let proto = app_protocol(p.app_protocol);
+                    Ok((port(p.service_port)?, port(p.target_port)?, proto))
+                })
                 .collect::<Result<Vec<_>, String>>()?;
             Ok(Entry::Service(Svc {
                 key: format!("{}/{}", s.namespace, s.hostname),
@@ -212,6 +218,20 @@ fn entry(address: Address) -> Result<Entry, String> {
                 ports,
             }))
         }
+    }
+}
+
+/// A port's declared protocol. A number this version does not know (a newer control plane) is
+/// `Unknown`: sniffing is always safe, a NACK for it would not be.
+fn app_protocol(n: i32) -> AppProtocol {
+    use super::proto::AppProtocol as Wire;
+    match Wire::try_from(n) {
+        Ok(Wire::Http11) => AppProtocol::Http,
+        Ok(Wire::Http2) => AppProtocol::Http2,
+        Ok(Wire::Grpc) => AppProtocol::Grpc,
+        Ok(Wire::Tcp) => AppProtocol::Tcp,
+        Ok(Wire::Tls) => AppProtocol::Tls,
+        Ok(Wire::Unknown) | Err(_) => AppProtocol::Unknown,
     }
 }
 

@@ -135,3 +135,30 @@ fn a_bad_resource_rejects_the_whole_response() {
     assert_eq!(s.versions(), before, "nothing applied");
     assert!(s.registry().resolve("10.0.0.7:1").is_some());
 }
+
+#[test]
+fn a_declared_port_protocol_reaches_the_destination() {
+    let mut svc = service(
+        "shop",
+        "db.shop.svc.cluster.local",
+        "10.96.0.20",
+        &[(3306, 3306), (80, 80)],
+    );
+    if let Some(address::Type::Service(s)) = &mut svc.r#type {
+        s.ports[0].app_protocol = super::super::proto::AppProtocol::Tcp as i32;
+        // A value from a newer control plane decodes and is sniffed, not NACKed.
+        s.ports[1].app_protocol = 42;
+    }
+    let mut s = State::default();
+    s.apply(&delta(vec![resource("shop/db", "1", svc)], &[]))
+        .unwrap();
+    let r = s.registry();
+    assert_eq!(
+        r.resolve("10.96.0.20:3306").unwrap().app_protocol,
+        AppProtocol::Tcp
+    );
+    assert_eq!(
+        r.resolve("10.96.0.20:80").unwrap().app_protocol,
+        AppProtocol::Unknown
+    );
+}
