@@ -117,6 +117,7 @@ impl App {
         if let Some(c) = wasm_pool {
             registry.register_collector(c);
         }
+        let ready = Readiness::default();
         let state = build::build(&cfg, load, workers.threads())?;
         let proxy = Proxy::start(state, metrics, workers).await?;
         proxy.register_pool_metrics(&mut registry);
@@ -125,7 +126,8 @@ impl App {
                 let (sources, configured) = match sources {
                     Some(s) => (s, None),
                     None => {
-                        let (s, c) = ConfiguredSources::start(w, &mut registry).await?;
+                        let (s, c) =
+                            ConfiguredSources::start(w, &mut registry, ready.clone()).await?;
                         (s, Some(c))
                     }
                 };
@@ -150,7 +152,7 @@ impl App {
             proxy,
             registry,
             config,
-            ready: Readiness::default(),
+            ready,
             admin: parking_lot::Mutex::new(None),
             mesh_ports: Vec::new(),
             runtime: None,

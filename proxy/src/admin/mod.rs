@@ -71,18 +71,42 @@ pub type RegistryFn = Arc<dyn Fn(&mut String) -> std::fmt::Result + Send + Sync>
 /// Returns the configuration currently serving traffic.
 pub type ConfigFn = Arc<dyn Fn() -> Arc<Config> + Send + Sync>;
 
-/// Readiness: false until the proxy sets it (listeners bound and every plugin configured).
-/// Cheap to clone; all clones share the flag.
+/// Readiness: false until the proxy sets it (listeners bound and every plugin configured),
+/// plus details `/ready` lists: conditions that do not stop traffic but need an operator (a
+/// reloaded source that failed while the previous one keeps serving). Cheap to clone; all
+/// clones share the flag and the details.
 #[derive(Clone, Default, Debug)]
-pub struct Readiness(Arc<AtomicBool>);
+pub struct Readiness {
+    ready: Arc<AtomicBool>,
+    /// Component → what is wrong with it; ordered so `/ready` reads the same every time.
+    details: Arc<parking_lot::Mutex<std::collections::BTreeMap<String, String>>>,
+}
 
 impl Readiness {
     pub fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::Release);
+        self.ready.store(ready, Ordering::Release);
     }
 
     pub fn is_ready(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Records (`Some`) or clears (`None`) what is wrong with `component`.
+    pub fn set_detail(&self, component: &str, detail: Option<String>) {
+        let mut details = self.details.lock();
+        match detail {
+            Some(d) => details.insert(component.to_owned(), d),
+            None => details.remove(component),
+        };
+    }
+
+    /// Every recorded detail, by component.
+    pub fn details(&self) -> Vec<(String, String)> {
+        let details = self.details.lock();
+        details
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 }
 

@@ -20,7 +20,8 @@ const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 const INDEX: &str = "microwaf admin\n\
 GET  /metrics      Prometheus metrics (proxy and filter-defined); also /stats/prometheus\n\
-GET  /ready        200 once listeners are bound and plugins configured, else 503\n\
+GET  /ready        200 once listeners are bound and plugins configured, else 503; then one\n\
+                   line per degraded component (e.g. a reloaded source that failed)\n\
 GET  /healthz      200 while the process runs\n\
 GET  /config_dump  the running configuration as JSON (secrets redacted)\n\
 POST /logging?level=LEVEL  change the log filter (e.g. debug, info,microwaf_proxy=trace)\n";
@@ -97,8 +98,7 @@ fn admin(state: &AdminState, req: Request<Incoming>, get: bool) -> Reply {
     match (req.uri().path(), get) {
         ("/", true) => text(StatusCode::OK, INDEX.to_owned()),
         ("/healthz", true) => text(StatusCode::OK, "ok\n".into()),
-        ("/ready", true) if state.ready.is_ready() => text(StatusCode::OK, "ready\n".into()),
-        ("/ready", true) => text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into()),
+        ("/ready", true) => ready(state),
         // Envoy's path too, so existing scrape configurations keep working.
         ("/metrics" | "/stats/prometheus", true) => metrics(state),
         ("/config_dump", true) => config_dump(state),
@@ -108,6 +108,20 @@ fn admin(state: &AdminState, req: Request<Incoming>, get: bool) -> Reply {
         }
         _ => text(StatusCode::NOT_FOUND, "not found (see /)\n".into()),
     }
+}
+
+/// The status says whether traffic may be sent; the lines after the first name what still
+/// needs an operator while it is served.
+fn ready(state: &AdminState) -> Reply {
+    let (status, mut body) = if state.ready.is_ready() {
+        (StatusCode::OK, "ready\n".to_owned())
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n".to_owned())
+    };
+    for (component, detail) in state.ready.details() {
+        body.push_str(&format!("{component}: {detail}\n"));
+    }
+    text(status, body)
 }
 
 fn metrics(state: &AdminState) -> Reply {

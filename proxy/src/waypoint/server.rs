@@ -130,16 +130,14 @@ impl Waypoint {
     }
 
     /// Follows a reloaded `waypoint:` section's certificate and discovery settings in the
-    /// background (starting a source may wait for the mesh CA); a failure is logged and the
+    /// background (starting a source may wait for the mesh CA); a failure is reported and the
     /// running sources keep serving.
     pub fn reconfigure(self: &Arc<Self>, cfg: &WaypointConfig) {
         let (wp, cfg) = (self.clone(), cfg.clone());
         tokio::spawn(async move {
             let mut sources = wp.sources.lock().await;
             if let Some(s) = sources.as_mut() {
-                if let Err(e) = s.reconfigure(&cfg, &wp.certs).await {
-                    tracing::error!(error = %e, "waypoint sources not replaced; keeping the old ones");
-                }
+                s.reconfigure(&cfg, &wp.certs).await;
             }
         });
     }

@@ -11,6 +11,7 @@ mod multiport;
 mod pki;
 mod ports;
 mod protocol;
+mod reload_failure;
 mod sources;
 mod tls;
 mod tunnel;

@@ -49,7 +49,7 @@ impl Served {
         prepare(&dir);
         let dest = DestTunnel::start(pki.store(DEST_ID, false, None)).await;
         let yaml = format!(
-            "waypoint:\n  address: 127.0.0.1:0\n  health: 127.0.0.1:0\n  metrics: 127.0.0.1:0\n  hbone_port: {}\n  connect_timeout: 2s\n  certs: {{cert: cert.pem, key: key.pem, root: root.pem}}\n  discovery: {discovery}\n",
+            "admin: 127.0.0.1:0\nwaypoint:\n  address: 127.0.0.1:0\n  health: 127.0.0.1:0\n  metrics: 127.0.0.1:0\n  hbone_port: {}\n  connect_timeout: 2s\n  certs: {{cert: cert.pem, key: key.pem, root: root.pem}}\n  discovery: {discovery}\n",
             dest.addr.port()
         );
         let path = dir.join("test.yaml");
