@@ -2,8 +2,9 @@
 
 use bytes::Bytes;
 use microwaf_abi::{
-    AbiVersion, BufferType, GrpcCall, Host, HostBytes, HostResult, HttpCall, LocalResponse,
-    LogLevel, MapType, MetricType, PairRef, StreamType,
+    AbiVersion, BufferType, CalloutHost, GeneralHost, GrpcCall, Host, HostBytes, HostResult,
+    HttpCall, HttpHost, LocalResponse, LogLevel, MapType, MetricType, MetricsHost, PairRef,
+    PropertyHost, SharedHost, StreamHost, StreamType,
 };
 
 use super::http::stream_pending;
@@ -13,17 +14,20 @@ impl Host for VmState {
     fn abi_version(&self) -> AbiVersion {
         self.abi
     }
+}
+
+impl GeneralHost for VmState {
     fn log(&mut self, level: LogLevel, message: &[u8]) -> HostResult<()> {
         self.write_log(level, message);
         Ok(())
     }
-    fn log_level(&mut self) -> HostResult<LogLevel> {
+    fn get_log_level(&mut self) -> HostResult<LogLevel> {
         Ok(self.plugin.embedder.log_level())
     }
-    fn current_time_nanos(&mut self) -> HostResult<u64> {
+    fn get_current_time_nanoseconds(&mut self) -> HostResult<u64> {
         Ok(self.now_nanos())
     }
-    fn set_tick_period(&mut self, millis: u32) -> HostResult<()> {
+    fn set_tick_period_milliseconds(&mut self, millis: u32) -> HostResult<()> {
         self.tick(millis);
         Ok(())
     }
@@ -33,6 +37,9 @@ impl Host for VmState {
     fn done(&mut self) -> HostResult<()> {
         VmState::done(self)
     }
+}
+
+impl HttpHost for VmState {
     fn get_buffer_bytes(&mut self, b: BufferType, start: u32, max: u32) -> HostResult<Bytes> {
         self.buffer_bytes(b, start, max)
     }
@@ -85,6 +92,9 @@ impl Host for VmState {
     fn remove_header_map_value(&mut self, map: MapType, key: &[u8]) -> HostResult<()> {
         self.map_remove(map, key)
     }
+}
+
+impl StreamHost for VmState {
     fn continue_stream(&mut self, stream: StreamType) -> HostResult<()> {
         self.push_pending(stream_pending(stream, false))
     }
@@ -94,6 +104,9 @@ impl Host for VmState {
     fn send_local_response(&mut self, response: LocalResponse<'_>) -> HostResult<()> {
         self.local_response(response)
     }
+}
+
+impl CalloutHost for VmState {
     fn http_call(&mut self, call: HttpCall<'_>) -> HostResult<u32> {
         self.start_http_call(call)
     }
@@ -115,6 +128,9 @@ impl Host for VmState {
     fn get_status(&mut self) -> HostResult<(u32, Bytes)> {
         Ok(self.status.clone())
     }
+}
+
+impl SharedHost for VmState {
     fn get_shared_data(&mut self, key: &[u8]) -> HostResult<(Bytes, u32)> {
         self.plugin.shared.data.get(self.vm_id(), key)
     }
@@ -133,6 +149,9 @@ impl Host for VmState {
     fn dequeue_shared_queue(&mut self, queue_id: u32) -> HostResult<Bytes> {
         self.plugin.shared.queues.dequeue(queue_id)
     }
+}
+
+impl MetricsHost for VmState {
     fn define_metric(&mut self, kind: MetricType, name: &[u8]) -> HostResult<u32> {
         self.metrics.define(kind, name)
     }
@@ -145,6 +164,9 @@ impl Host for VmState {
     fn get_metric(&mut self, metric_id: u32) -> HostResult<u64> {
         self.metrics.get(metric_id)
     }
+}
+
+impl PropertyHost for VmState {
     fn get_property(&mut self, path: &[u8]) -> HostResult<Bytes> {
         self.property(path)
     }
