@@ -3,15 +3,12 @@
 //! [`HttpHost::get_header_map_value`]), so a search for the import's name finds its contract,
 //! its adapter and every implementation.
 //!
-//! | area | trait | adapters | hostcalls |
-//! | --- | --- | --- | --- |
-//! | header maps, buffers | [`HttpHost`] | `linker/http.rs` | `*_header_map_*`, `*_buffer_*`, 0.1.0 `get_configuration` |
-//! | stream control | [`StreamHost`] | `linker/stream.rs` | `continue_stream`, `close_stream`, `send_local_response`, 0.1.0 `continue_request`/`_response`, `clear_route_cache` |
-//! | shared data, queues | [`SharedHost`] | `linker/shared.rs` | `*_shared_data`, `*_shared_queue` |
-//! | callouts | [`CalloutHost`] | `linker/callouts.rs` | `http_call`, `grpc_*`, `get_status` |
-//! | metrics | [`MetricsHost`] | `linker/metrics.rs` | `*_metric` |
-//! | properties | [`PropertyHost`] | `linker/properties.rs` | `get_property`, `set_property`, `call_foreign_function` |
-//! | general | [`GeneralHost`] | `linker/general.rs` | `log`, `get_log_level`, time, ticks, `set_effective_context`, `done` |
+//! One file per area, named like its adapters in `linker/` and its implementation in the
+//! runtime's `host/` (docs/abi.md lists every hostcall's area):
+//! [`HttpHost`] (header maps, buffers), [`StreamHost`] (stream control), [`SharedHost`]
+//! (shared data, queues), [`CalloutHost`] (HTTP and gRPC calls), [`MetricsHost`],
+//! [`PropertyHost`] (properties, foreign functions) and [`GeneralHost`] (log, time, ticks,
+//! contexts). [`Host`] bundles them.
 //!
 //! Linker adapters (see `linker`) do the guest-facing work — bounds-checked reads of arguments,
 //! decoding header pairs, calling the guest allocator for returned buffers, writing results
