@@ -2,9 +2,11 @@
 //!
 //! What this crate is for: everything a host needs to speak the proxy-wasm ABI that does not
 //! depend on *what* the host is — the wire enums ([`types`]), the header-pair codec ([`pairs`]),
-//! bounds-checked guest memory ([`memory`]), the [`Host`] trait with one method per import, and
-//! the Wasmtime linker adapters ([`linker`], [`wasi`]) that bind guest imports to a `Host`.
-//! `microwaf-runtime` implements `Host` on its per-VM store; tests implement it with fakes.
+//! bounds-checked guest memory ([`memory`]), the host traits with one method per import, named
+//! after it ([`host`]: [`HttpHost`], [`StreamHost`], [`SharedHost`], [`CalloutHost`],
+//! [`MetricsHost`], [`PropertyHost`], [`GeneralHost`], bundled as [`Host`]), and the Wasmtime
+//! linker adapters ([`linker`], [`wasi`]) that bind guest imports to a `Host`.
+//! `microwaf-runtime` implements the traits on its per-VM store; tests implement them with fakes.
 
 pub mod host;
 pub mod linker;
@@ -17,7 +19,8 @@ pub mod wasi;
 mod testing;
 
 pub use host::{
-    GrpcCall, GuestExports, Host, HostBytes, HostResult, HttpCall, LocalResponse, PairRef,
+    CalloutHost, GeneralHost, GrpcCall, GuestExports, Host, HostBytes, HostResult, HttpCall,
+    HttpHost, LocalResponse, MetricsHost, PairRef, PropertyHost, SharedHost, StreamHost,
 };
 pub use linker::add_to_linker;
 pub use memory::GuestMemory;

@@ -170,7 +170,7 @@ impl Vm {
     }
 
     /// `proxy_on_log` in Envoy's access-log phase: the request headers and the response
-    /// headers and trailers are readable whatever the phase windows say (see `host::http`).
+    /// headers and trailers are readable whatever the phase windows say (see `host::window`).
     pub fn call_log(&mut self, id: u32) -> Result<(), Fault> {
         self.state().enter(id);
         if let Some(c) = self.ctx(id) {

@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use microwaf_abi::{LogLevel, WasiHost};
+use microwaf_abi::{GeneralHost, LogLevel, WasiHost};
 
 use crate::host::VmState;
 
@@ -17,7 +17,8 @@ impl WasiHost for VmState {
         } else {
             LogLevel::Info
         };
-        self.write_log(level, bytes);
+        // Envoy logs WASI output as it logs `proxy_log`, which always answers `Ok`.
+        let _ = self.log(level, bytes);
     }
 
     fn environ(&self) -> &[(String, String)] {

@@ -1,4 +1,4 @@
-//! HTTP and gRPC callouts and `proxy_get_status`.
+//! HTTP and gRPC callouts and `proxy_get_status`, served by [`CalloutHost`](crate::CalloutHost).
 
 use wasmtime::{Caller, Linker};
 

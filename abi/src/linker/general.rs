@@ -1,4 +1,4 @@
-//! Logging, time, ticks, contexts, configuration, properties, foreign functions and the
+//! Logging, time, ticks and contexts, served by [`GeneralHost`](crate::GeneralHost), and the
 //! emscripten shims some toolchains import.
 
 use wasmtime::{Caller, Linker};
@@ -27,7 +27,7 @@ pub(super) fn add<T: 'static, H: Host + 'static>(
         "proxy_get_log_level",
         move |c: Caller<'_, T>, out: u32| {
             adapt(c, get, |cx| {
-                let level = cx.host(|h| h.log_level())?;
+                let level = cx.host(|h| h.get_log_level())?;
                 Ok(cx.mem(|m| m.write_u32(out, level as u32))?)
             })
         },
@@ -37,7 +37,7 @@ pub(super) fn add<T: 'static, H: Host + 'static>(
         "proxy_get_current_time_nanoseconds",
         move |c: Caller<'_, T>, out: u32| {
             adapt(c, get, |cx| {
-                let now = cx.host(|h| h.current_time_nanos())?;
+                let now = cx.host(|h| h.get_current_time_nanoseconds())?;
                 Ok(cx.mem(|m| m.write_u64(out, now))?)
             })
         },
@@ -46,7 +46,9 @@ pub(super) fn add<T: 'static, H: Host + 'static>(
         ENV,
         "proxy_set_tick_period_milliseconds",
         move |c: Caller<'_, T>, millis: u32| {
-            adapt(c, get, |cx| Ok(cx.host(|h| h.set_tick_period(millis))?))
+            adapt(c, get, |cx| {
+                Ok(cx.host(|h| h.set_tick_period_milliseconds(millis))?)
+            })
         },
     )?;
     linker.func_wrap(
@@ -59,69 +61,7 @@ pub(super) fn add<T: 'static, H: Host + 'static>(
     linker.func_wrap(ENV, "proxy_done", move |c: Caller<'_, T>| {
         adapt(c, get, |cx| Ok(cx.host(|h| h.done())?))
     })?;
-    // ABI 0.1.0: the plugin configuration, always `Ok` (empty when there is none).
-    linker.func_wrap(
-        ENV,
-        "proxy_get_configuration",
-        move |c: Caller<'_, T>, ptr_ptr: u32, len_ptr: u32| {
-            adapt(c, get, |cx| {
-                let config = cx.host(|h| h.get_configuration())?;
-                cx.return_bytes(&config, ptr_ptr, len_ptr)
-            })
-        },
-    )?;
-    add_properties(linker, get)?;
     add_shims(linker)
-}
-
-fn add_properties<T: 'static, H: Host + 'static>(
-    linker: &mut Linker<T>,
-    get: fn(&mut T) -> &mut H,
-) -> wasmtime::Result<()> {
-    linker.func_wrap(
-        ENV,
-        "proxy_get_property",
-        move |c: Caller<'_, T>, path: u32, path_len: u32, ptr_ptr: u32, len_ptr: u32| {
-            adapt(c, get, |cx| {
-                let value = cx.with(|m, h| h.get_property(m.read(path, path_len)?))?;
-                cx.return_bytes(&value, ptr_ptr, len_ptr)
-            })
-        },
-    )?;
-    linker.func_wrap(
-        ENV,
-        "proxy_set_property",
-        move |c: Caller<'_, T>, path: u32, path_len: u32, value: u32, value_len: u32| {
-            adapt(c, get, |cx| {
-                Ok(cx.with(|m, h| {
-                    h.set_property(m.read(path, path_len)?, m.read(value, value_len)?)
-                })?)
-            })
-        },
-    )?;
-    linker.func_wrap(
-        ENV,
-        "proxy_call_foreign_function",
-        move |c: Caller<'_, T>,
-              name: u32,
-              name_len: u32,
-              args: u32,
-              args_len: u32,
-              ptr_ptr: u32,
-              len_ptr: u32| {
-            adapt(c, get, |cx| {
-                let result = cx.with(|m, h| {
-                    h.call_foreign_function(m.read(name, name_len)?, m.read(args, args_len)?)
-                })?;
-                // Envoy lets a caller that ignores the result pass null out-pointers.
-                if ptr_ptr == 0 && len_ptr == 0 {
-                    return Ok(());
-                }
-                cx.return_bytes(&result, ptr_ptr, len_ptr)
-            })
-        },
-    )?;
-    Ok(())
 }
 
 /// Emscripten/C++ runtime shims Envoy provides; no host state involved.

@@ -2,13 +2,15 @@
 //!
 //! [`add_to_linker`] defines every import of ABI 0.2.1 plus the 0.2.0/0.1.0 variants and the
 //! two emscripten helpers. Each adapter is a few lines: split guest memory from the host, decode
-//! the arguments (bounds-checked, enums validated), call one [`Host`] method, write the results
-//! back. Guest bugs become statuses (`InvalidMemoryAccess`, `BadArgument`), never traps.
+//! the arguments (bounds-checked, enums validated), call the [`Host`] method named after the
+//! import, write the results back. Guest bugs become statuses (`InvalidMemoryAccess`,
+//! `BadArgument`), never traps.
 //!
-//! Adapters are grouped by area, one file each: [`general`] (log, time, contexts, properties,
-//! foreign functions, emscripten shims), [`http`] (header maps, buffers, stream control),
-//! [`callouts`] (HTTP/gRPC calls, `proxy_get_status`) and [`shared`] (shared data, queues,
-//! metrics).
+//! Adapters are grouped by ABI area, one file each, named like the trait file in `host/` that
+//! states the contract: [`http`] (header maps, buffers), [`stream`] (stream control),
+//! [`shared`] (shared data, queues), [`callouts`] (HTTP/gRPC calls, `proxy_get_status`),
+//! [`metrics`], [`properties`] (properties, foreign functions) and [`general`] (log, time,
+//! ticks, contexts, emscripten shims).
 //!
 //! Imports a module declares that no one defines (a newer ABI function, another toolchain's
 //! shim) must not fail the load: the runtime calls
@@ -19,7 +21,10 @@ mod callouts;
 mod general;
 mod guest;
 mod http;
+mod metrics;
+mod properties;
 mod shared;
+mod stream;
 
 use wasmtime::Linker;
 
@@ -34,11 +39,13 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> &mut H,
 ) -> wasmtime::Result<()> {
-    general::add(linker, get)?;
     http::add(linker, get)?;
-    callouts::add(linker, get)?;
+    stream::add(linker, get)?;
     shared::add(linker, get)?;
-    Ok(())
+    callouts::add(linker, get)?;
+    metrics::add(linker, get)?;
+    properties::add(linker, get)?;
+    general::add(linker, get)
 }
 
 #[cfg(test)]

@@ -1,19 +1,18 @@
-//! Shared data, shared queues and metrics: state that outlives one context.
+//! Shared data and shared queues, served by [`SharedHost`](crate::SharedHost): state that
+//! outlives one context.
 
 use wasmtime::{Caller, Linker};
 
 use super::guest::adapt;
 use super::ENV;
 use crate::host::Host;
-use crate::types::MetricType;
 
 pub(super) fn add<T: 'static, H: Host + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> &mut H,
 ) -> wasmtime::Result<()> {
     add_shared_data(linker, get)?;
-    add_queues(linker, get)?;
-    add_metrics(linker, get)
+    add_queues(linker, get)
 }
 
 fn add_shared_data<T: 'static, H: Host + 'static>(
@@ -95,54 +94,6 @@ fn add_queues<T: 'static, H: Host + 'static>(
             adapt(c, get, |cx| {
                 let value = cx.host(|h| h.dequeue_shared_queue(id))?;
                 cx.return_bytes(&value, ptr_ptr, len_ptr)
-            })
-        },
-    )?;
-    Ok(())
-}
-
-fn add_metrics<T: 'static, H: Host + 'static>(
-    linker: &mut Linker<T>,
-    get: fn(&mut T) -> &mut H,
-) -> wasmtime::Result<()> {
-    linker.func_wrap(
-        ENV,
-        "proxy_define_metric",
-        move |c: Caller<'_, T>, kind: u32, name: u32, name_len: u32, id_out: u32| {
-            adapt(c, get, |cx| {
-                let kind = MetricType::try_from(kind)?;
-                Ok(cx.with(|m, h| {
-                    let id = h.define_metric(kind, m.read(name, name_len)?)?;
-                    m.write_u32(id_out, id)
-                })?)
-            })
-        },
-    )?;
-    linker.func_wrap(
-        ENV,
-        "proxy_increment_metric",
-        move |c: Caller<'_, T>, id: u32, offset: i64| {
-            adapt(
-                c,
-                get,
-                |cx| Ok(cx.host(|h| h.increment_metric(id, offset))?),
-            )
-        },
-    )?;
-    linker.func_wrap(
-        ENV,
-        "proxy_record_metric",
-        move |c: Caller<'_, T>, id: u32, value: u64| {
-            adapt(c, get, |cx| Ok(cx.host(|h| h.record_metric(id, value))?))
-        },
-    )?;
-    linker.func_wrap(
-        ENV,
-        "proxy_get_metric",
-        move |c: Caller<'_, T>, id: u32, out: u32| {
-            adapt(c, get, |cx| {
-                let value = cx.host(|h| h.get_metric(id))?;
-                Ok(cx.mem(|m| m.write_u64(out, value))?)
             })
         },
     )?;

@@ -1,9 +1,12 @@
-//! A scripted [`Host`] and [`WasiHost`] for adapter tests: small realistic behaviour (a header
+//! A scripted [`Host`] (every area trait) and [`WasiHost`] for adapter tests: small realistic behaviour (a header
 //! map, a body, shared data, a queue) plus a call log the tests assert on.
 
 use bytes::Bytes;
 
-use crate::host::{GrpcCall, GuestExports, Host, HostResult, HttpCall, LocalResponse, PairRef};
+use crate::host::{
+    CalloutHost, GeneralHost, GrpcCall, GuestExports, Host, HostResult, HttpCall, HttpHost,
+    LocalResponse, MetricsHost, PairRef, PropertyHost, SharedHost, StreamHost,
+};
 use crate::pairs;
 use crate::types::{AbiVersion, BufferType, LogLevel, MapType, MetricType, Status, StreamType};
 use crate::wasi::WasiHost;
@@ -58,17 +61,20 @@ impl Host for FakeHost {
     fn guest_exports(&self) -> GuestExports {
         self.exports.clone()
     }
+}
+
+impl GeneralHost for FakeHost {
     fn log(&mut self, level: LogLevel, message: &[u8]) -> HostResult<()> {
         self.logs.push((level, s(message)));
         Ok(())
     }
-    fn log_level(&mut self) -> HostResult<LogLevel> {
+    fn get_log_level(&mut self) -> HostResult<LogLevel> {
         Ok(LogLevel::Warn)
     }
-    fn current_time_nanos(&mut self) -> HostResult<u64> {
+    fn get_current_time_nanoseconds(&mut self) -> HostResult<u64> {
         Ok(0x1122_3344_5566_7788)
     }
-    fn set_tick_period(&mut self, millis: u32) -> HostResult<()> {
+    fn set_tick_period_milliseconds(&mut self, millis: u32) -> HostResult<()> {
         self.record(format!("tick({millis})"))
     }
     fn set_effective_context(&mut self, context_id: u32) -> HostResult<()> {
@@ -80,6 +86,9 @@ impl Host for FakeHost {
     fn done(&mut self) -> HostResult<()> {
         self.record("done".into())
     }
+}
+
+impl HttpHost for FakeHost {
     fn get_buffer_bytes(&mut self, buffer: BufferType, start: u32, max: u32) -> HostResult<Bytes> {
         if buffer != BufferType::HttpRequestBody {
             return Err(Status::NotFound);
@@ -128,6 +137,9 @@ impl Host for FakeHost {
     fn remove_header_map_value(&mut self, m: MapType, key: &[u8]) -> HostResult<()> {
         self.record(format!("remove({m:?},{})", s(key)))
     }
+}
+
+impl StreamHost for FakeHost {
     fn continue_stream(&mut self, stream: StreamType) -> HostResult<()> {
         self.record(format!("continue({stream:?})"))
     }
@@ -142,6 +154,9 @@ impl Host for FakeHost {
     fn clear_route_cache(&mut self) -> HostResult<()> {
         self.record("clear_route_cache".into())
     }
+}
+
+impl CalloutHost for FakeHost {
     fn http_call(&mut self, call: HttpCall<'_>) -> HostResult<u32> {
         if !call.headers.iter().any(|(k, _)| *k == b":method") {
             return Err(Status::BadArgument);
@@ -173,6 +188,9 @@ impl Host for FakeHost {
     fn get_status(&mut self) -> HostResult<(u32, Bytes)> {
         Ok((14, Bytes::from_static(b"unavailable")))
     }
+}
+
+impl SharedHost for FakeHost {
     fn get_shared_data(&mut self, key: &[u8]) -> HostResult<(Bytes, u32)> {
         match key {
             b"k" => Ok((Bytes::from_static(b"shared"), 3)),
@@ -200,6 +218,9 @@ impl Host for FakeHost {
             _ => Err(Status::NotFound),
         }
     }
+}
+
+impl MetricsHost for FakeHost {
     fn define_metric(&mut self, kind: MetricType, name: &[u8]) -> HostResult<u32> {
         self.record(format!("define({kind:?},{})", s(name)))?;
         Ok(0x10 | kind as u32)
@@ -216,6 +237,9 @@ impl Host for FakeHost {
     fn get_metric(&mut self, _id: u32) -> HostResult<u64> {
         Ok(u64::MAX - 1)
     }
+}
+
+impl PropertyHost for FakeHost {
     fn get_property(&mut self, path: &[u8]) -> HostResult<Bytes> {
         Ok(Bytes::from(format!("prop:{}", s(path).replace('\0', "."))))
     }

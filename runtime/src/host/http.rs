@@ -1,84 +1,17 @@
-//! Header maps, buffers and stream control with Envoy's semantics: phase windows, the
-//! access-log maps, buffer edits, continue/close and local replies.
+//! [`HttpHost`] for the VM state: header maps and buffers with Envoy's semantics, served from
+//! the stream's own data. Which map or buffer a callback may see is decided in `window.rs`;
+//! the map itself (pseudo-headers answered from the request/response head) is `map.rs`.
 
 use bytes::{Bytes, BytesMut};
-use microwaf_abi::{
-    pairs, BufferType, HostBytes, HostResult, LocalResponse, MapType, PairRef, Status, StreamType,
-};
+use microwaf_abi::{pairs, BufferType, HostBytes, HostResult, HttpHost, MapType, PairRef, Status};
 
-use super::map::{owned_pairs, StreamMap};
-use super::{Context, ContextKind, Pending, VmState};
-use crate::embedder::{Headers, LocalReply};
+use super::window::MapView;
+use super::VmState;
 
-/// A map readable by the guest: a stream's own, or a callout response's pairs.
-enum MapView<'a> {
-    Stream(&'a StreamMap),
-    Callout(&'a Headers),
-}
-
-impl VmState {
-    /// The map `map` of the effective context, or the callout response's maps, for a read.
-    /// Envoy's rules:
-    /// - a stream map outside its phase window → `BadArgument`; in `on_log` request headers,
-    ///   response headers and trailers read as present (absent → `NotFound`);
-    /// - callout maps (4–7) read while no response is being delivered answer `NotFound`, the
-    ///   documented deviation: Envoy answers `BadArgument`, on which the SDKs trap (envoy
-    ///   issue 26485).
-    fn map_read(&mut self, map: MapType) -> HostResult<MapView<'_>> {
-        if let Some(i) = Context::map_index(map) {
-            let ctx = self.effective_ctx().ok_or(Status::BadArgument)?;
-            if ctx.log_phase {
-                // Envoy's access-log maps: request headers, response headers and trailers;
-                // request trailers only while still in their window. Missing → NotFound.
-                let readable = i != 1 || ctx.open[1];
-                return ctx.maps[i]
-                    .as_ref()
-                    .filter(|_| readable)
-                    .map(MapView::Stream)
-                    .ok_or(Status::NotFound);
-            }
-            if !ctx.open[i] {
-                return Err(Status::BadArgument);
-            }
-            return ctx.maps[i]
-                .as_ref()
-                .map(MapView::Stream)
-                .ok_or(Status::BadArgument);
-        }
-        let callout = self.active_callout.as_ref().ok_or(Status::NotFound)?;
-        let result = callout.response.result.as_ref().ok_or(Status::NotFound)?;
-        Ok(MapView::Callout(match map {
-            MapType::HttpCallResponseHeaders | MapType::GrpcReceiveInitialMetadata => {
-                &result.headers
-            }
-            _ => &result.trailers,
-        }))
-    }
-
-    /// A stream map within its phase window (writes, and Envoy's size); callout maps are never
-    /// writable and a stream map is not writable in `on_log`: `BadArgument`.
-    fn map(&mut self, map: MapType) -> HostResult<&mut StreamMap> {
-        let i = Context::map_index(map).ok_or(Status::BadArgument)?;
-        let ctx = self.effective_ctx().ok_or(Status::BadArgument)?;
-        if !ctx.open[i] {
-            return Err(Status::BadArgument);
-        }
-        ctx.maps[i].as_mut().ok_or(Status::BadArgument)
-    }
-
-    /// [`map`](Self::map) for a call that changes the map: marks it changed for the embedder.
-    fn map_mut(&mut self, map: MapType) -> HostResult<&mut StreamMap> {
-        if let Some(i) = Context::map_index(map) {
-            if let Some(ctx) = self.effective_ctx() {
-                ctx.changed[i] = true;
-            }
-        }
-        self.map(map)
-    }
-
+impl HttpHost for VmState {
     /// Envoy serialises whatever map is there and an unavailable one as nothing (written to
     /// the guest as (0, 0)): always `Ok`.
-    pub(crate) fn get_pairs(&mut self, map: MapType) -> HostResult<Vec<u8>> {
+    fn get_header_map_pairs(&mut self, map: MapType) -> HostResult<Vec<u8>> {
         let encoded = match self.map_read(map) {
             Ok(MapView::Stream(m)) => m.encode(),
             Ok(MapView::Callout(p)) => pairs::encode(p),
@@ -87,23 +20,23 @@ impl VmState {
         encoded.map_err(|e| e.status())
     }
 
-    pub(crate) fn set_pairs(&mut self, map: MapType, new: &[PairRef<'_>]) -> HostResult<()> {
+    fn set_header_map_pairs(&mut self, map: MapType, new: &[PairRef<'_>]) -> HostResult<()> {
         self.map_mut(map)?.set_all(new);
         Ok(())
     }
 
     /// Envoy sizes through the mutable map: only within the phase window.
-    pub(crate) fn map_size(&mut self, map: MapType) -> HostResult<u32> {
+    fn get_header_map_size(&mut self, map: MapType) -> HostResult<u32> {
         Ok(self.map(map)?.byte_size() as u32)
     }
 
-    pub(crate) fn map_value(&mut self, map: MapType, key: &[u8]) -> HostResult<Bytes> {
-        self.map_value_ref(map, key)
+    fn get_header_map_value(&mut self, map: MapType, key: &[u8]) -> HostResult<Bytes> {
+        self.get_header_map_value_ref(map, key)
             .map(|v| Bytes::copy_from_slice(&v))
     }
 
     /// The value borrowed from the map, for the adapter to copy into guest memory.
-    pub(crate) fn map_value_ref(&mut self, map: MapType, key: &[u8]) -> HostResult<HostBytes<'_>> {
+    fn get_header_map_value_ref(&mut self, map: MapType, key: &[u8]) -> HostResult<HostBytes<'_>> {
         let value = match self.map_read(map)? {
             MapView::Stream(m) => m.get(key),
             MapView::Callout(p) => p
@@ -114,70 +47,29 @@ impl VmState {
         value.map(HostBytes::Borrowed).ok_or(Status::NotFound)
     }
 
-    pub(crate) fn map_add(&mut self, map: MapType, key: &[u8], value: &[u8]) -> HostResult<()> {
+    fn add_header_map_value(&mut self, map: MapType, key: &[u8], value: &[u8]) -> HostResult<()> {
         self.map_mut(map)?.add(key, value);
         Ok(())
     }
 
     /// Envoy's `setCopy`: the first entry gets the value, other entries go, absent → added.
-    pub(crate) fn map_replace(&mut self, map: MapType, key: &[u8], value: &[u8]) -> HostResult<()> {
+    fn replace_header_map_value(
+        &mut self,
+        map: MapType,
+        key: &[u8],
+        value: &[u8],
+    ) -> HostResult<()> {
         self.map_mut(map)?.replace(key, value);
         Ok(())
     }
 
-    pub(crate) fn map_remove(&mut self, map: MapType, key: &[u8]) -> HostResult<()> {
+    fn remove_header_map_value(&mut self, map: MapType, key: &[u8]) -> HostResult<()> {
         self.map_mut(map)?.remove(key);
         Ok(())
     }
 
-    /// The body/data buffer of the effective context for `buffer`, with its end-of-stream flag;
-    /// `None` when this context has no such buffer (a root context, an L4 buffer in an HTTP
-    /// stream, …).
-    fn stream_buffer(&mut self, buffer: BufferType) -> Option<(&mut BytesMut, bool)> {
-        let i = match buffer {
-            BufferType::HttpRequestBody | BufferType::DownstreamData => 0,
-            _ => 1,
-        };
-        let want = match buffer {
-            BufferType::HttpRequestBody | BufferType::HttpResponseBody => ContextKind::Http,
-            _ => ContextKind::Network,
-        };
-        let ctx = self.effective_ctx()?;
-        if ctx.kind != want {
-            return None;
-        }
-        Some((&mut ctx.bodies[i], ctx.end_of_stream[i]))
-    }
-
-    /// Read-only buffers: configuration and callout responses.
-    fn fixed_buffer(&self, buffer: BufferType) -> HostResult<Bytes> {
-        let cfg = &self.plugin.config;
-        match buffer {
-            BufferType::VmConfiguration => Ok(cfg.vm_config.clone()),
-            BufferType::PluginConfiguration => Ok(cfg.plugin_config.clone()),
-            BufferType::HttpCallResponseBody => {
-                let c = self.active_callout.as_ref().ok_or(Status::NotFound)?;
-                let r = c.response.result.as_ref().ok_or(Status::NotFound)?;
-                Ok(r.body.clone())
-            }
-            // Envoy's call-data buffer is always there: what the running callback was given.
-            BufferType::CallData => Ok(self.call_data.clone().unwrap_or_default()),
-            BufferType::GrpcReceiveBuffer => {
-                let c = self.active_callout.as_ref().ok_or(Status::NotFound)?;
-                let r = c.response.result.as_ref().ok_or(Status::NotFound)?;
-                Ok(r.body.clone())
-            }
-            _ => Err(Status::NotFound),
-        }
-    }
-
-    pub(crate) fn buffer_bytes(
-        &mut self,
-        buffer: BufferType,
-        start: u32,
-        max: u32,
-    ) -> HostResult<Bytes> {
-        Ok(match self.buffer_bytes_ref(buffer, start, max)? {
+    fn get_buffer_bytes(&mut self, buffer: BufferType, start: u32, max: u32) -> HostResult<Bytes> {
+        Ok(match self.get_buffer_bytes_ref(buffer, start, max)? {
             HostBytes::Borrowed(b) => Bytes::copy_from_slice(b),
             HostBytes::Owned(b) => b,
         })
@@ -185,7 +77,7 @@ impl VmState {
 
     /// Body and data buffers are lent as they are (the adapter copies them into guest memory);
     /// the fixed buffers are shared `Bytes`, sliced without copying.
-    pub(crate) fn buffer_bytes_ref(
+    fn get_buffer_bytes_ref(
         &mut self,
         buffer: BufferType,
         start: u32,
@@ -217,7 +109,7 @@ impl VmState {
         }
     }
 
-    pub(crate) fn buffer_status(&mut self, buffer: BufferType) -> HostResult<(u32, u32)> {
+    fn get_buffer_status(&mut self, buffer: BufferType) -> HostResult<(u32, u32)> {
         match buffer {
             BufferType::HttpRequestBody
             | BufferType::HttpResponseBody
@@ -235,7 +127,7 @@ impl VmState {
     }
 
     /// Prepend (start 0, size 0), replace all (start 0, size ≥ len), append (start ≥ len).
-    pub(crate) fn set_buffer(
+    fn set_buffer_bytes(
         &mut self,
         buffer: BufferType,
         start: u32,
@@ -265,58 +157,5 @@ impl VmState {
             return Err(Status::BadArgument);
         }
         Ok(())
-    }
-
-    /// `continue_stream`/`close_stream` as Envoy answers them: `continue_stream(Upstream)` is
-    /// `Unimplemented`; everything else is `Ok`, acted on (after the callback) only where the
-    /// context has that direction — a root context, or an HTTP direction of an L4 connection,
-    /// has nothing to resume and Envoy quietly does nothing. Continuing an HTTP direction ends
-    /// the request maps' window (Envoy clears them in `continueStream`, for either direction).
-    pub(crate) fn push_pending(&mut self, p: Pending) -> HostResult<()> {
-        let stream = match p {
-            Pending::Resume(StreamType::Upstream) => return Err(Status::Unimplemented),
-            Pending::Resume(s) | Pending::Close(s) => s,
-        };
-        let ctx = self.effective_ctx().ok_or(Status::BadArgument)?;
-        let http = matches!(stream, StreamType::Request | StreamType::Response);
-        let applies = match ctx.kind {
-            ContextKind::Root => false,
-            ContextKind::Http => http,
-            ContextKind::Network => !http,
-        };
-        if ctx.kind == ContextKind::Http && matches!(p, Pending::Resume(_)) {
-            ctx.open[0] = false;
-            ctx.open[1] = false;
-        }
-        if applies {
-            ctx.pending.push(p);
-            self.dirty = true;
-        }
-        Ok(())
-    }
-
-    pub(crate) fn local_response(&mut self, r: LocalResponse<'_>) -> HostResult<()> {
-        let ctx = self.effective_ctx().ok_or(Status::BadArgument)?;
-        if ctx.kind != ContextKind::Http {
-            return Err(Status::BadArgument);
-        }
-        ctx.local_reply = Some(LocalReply {
-            status: r.status_code,
-            headers: owned_pairs(&r.headers),
-            body: Bytes::copy_from_slice(r.body),
-            grpc_status: (r.grpc_status >= 0).then_some(r.grpc_status),
-            details: Bytes::copy_from_slice(r.details),
-        });
-        self.dirty = true;
-        Ok(())
-    }
-}
-
-/// `continue_stream`/`close_stream` argument check: only the four stream types exist.
-pub(crate) fn stream_pending(stream: StreamType, close: bool) -> Pending {
-    if close {
-        Pending::Close(stream)
-    } else {
-        Pending::Resume(stream)
     }
 }

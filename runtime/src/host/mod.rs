@@ -1,23 +1,34 @@
-//! The per-VM store data ([`VmState`]) and its implementation of the ABI's [`Host`] trait.
+//! The per-VM store data ([`VmState`]) and its implementation of the ABI's host traits.
 //!
 //! One `VmState` lives in each Wasmtime `Store`. It holds every context of the VM (root,
 //! HTTP streams, L4 connections) with their header maps and buffers, and the requests the guest
 //! made during a callback (local reply, continue/close) that take effect after it returns.
-//! Split by area: [`context`] (per-context state), [`http`] (maps, buffers, stream control),
-//! [`services`] (log, time, callouts, shared data, metrics, properties).
+//!
+//! Each ABI area's trait is implemented in the file of the same name as its adapters in
+//! `microwaf_abi`'s `linker/`, under the hostcall's own name (`proxy_get_header_map_value` is
+//! `get_header_map_value` in [`http`]): [`http`] (header maps, buffers), [`stream`] (stream
+//! control), [`shared`] (shared data, queues), [`callouts`], [`metrics`], [`properties`]
+//! (properties, foreign functions) and [`general`] (log, time, ticks, contexts). Beside them:
+//! [`context`] (per-context state), [`map`] (a stream's header map over the proxy's own head)
+//! and [`window`] (which map or buffer a callback may see).
 
-mod abi_impl;
+mod callouts;
 mod context;
+mod general;
 mod http;
 mod map;
-mod services;
+mod metrics;
+mod properties;
+mod shared;
+mod stream;
+mod window;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use microwaf_abi::AbiVersion;
+use microwaf_abi::{AbiVersion, Host};
 
 pub(crate) use context::{Context, ContextKind, Pending};
 pub(crate) use map::StreamMap;
@@ -154,17 +165,6 @@ impl VmState {
         self.effective = id;
     }
 
-    /// `proxy_done`: only a root context whose `on_done` deferred its deletion may call it;
-    /// anything else is `NotFound` (Envoy's `WasmBase::done`).
-    pub fn done(&mut self) -> microwaf_abi::HostResult<()> {
-        if self.effective != ROOT_ID || !self.done_pending {
-            return Err(microwaf_abi::Status::NotFound);
-        }
-        self.done_pending = false;
-        self.delete_requested = true;
-        Ok(())
-    }
-
     pub fn effective_ctx(&mut self) -> Option<&mut Context> {
         self.contexts.get_mut(&self.effective)
     }
@@ -174,5 +174,12 @@ impl VmState {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(ROOT_ID + 1);
         id
+    }
+}
+
+/// The non-hostcall half of [`Host`]; each area's hostcalls are in its own file.
+impl Host for VmState {
+    fn abi_version(&self) -> AbiVersion {
+        self.abi
     }
 }
