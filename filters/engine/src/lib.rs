@@ -3,6 +3,7 @@
 //! Pure Rust with no proxy-wasm dependency, so the same code is tested and benchmarked natively,
 //! runs in `microwaf scan`, and is compiled unchanged into the MicroWAF filter.
 pub mod formats;
+mod keycache;
 pub mod redact;
 
 pub mod cardinality;

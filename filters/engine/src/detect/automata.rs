@@ -11,6 +11,8 @@ use std::sync::OnceLock;
 use regex_automata::dfa::{dense, regex::Regex, sparse, Automaton};
 use regex_automata::util::wire::DeserializeError;
 
+use super::starts::Starts;
+
 /// A dense DFA over the embedded, `u32`-aligned bytes (the hot raw scan).
 pub type Dfa = dense::DFA<&'static [u32]>;
 
@@ -36,8 +38,9 @@ macro_rules! embedded {
 
 /// The built-in regexes (forward DFA for match ends, reverse DFA for starts).
 pub struct Builtins {
-    /// Sensitive-data candidates; pattern ids index `patterns::RAW_RULES`.
-    pub raw: Regex<Dfa>,
+    /// Sensitive-data candidates, walked anchored at candidate starts; pattern ids index
+    /// `patterns::RAW_RULES`.
+    pub raw: Starts,
     /// One regex per entry of `patterns::ATTACK_RULES`, same order.
     pub attack: [Regex<SparseDfa>; 6],
 }
@@ -78,7 +81,11 @@ pub fn builtins() -> &'static Builtins {
     B.get_or_init(|| {
         let [raw, attacks @ ..] = tables();
         Builtins {
-            raw: load(raw.0, raw.1, Dfa::from_bytes_unchecked),
+            raw: Starts::new(
+                load(raw.0, raw.1, Dfa::from_bytes_unchecked)
+                    .forward()
+                    .clone(),
+            ),
             attack: attacks.map(|(f, r)| load(f, r, SparseDfa::from_bytes_unchecked)),
         }
     })

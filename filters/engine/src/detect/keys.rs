@@ -3,6 +3,7 @@
 //! is validated.
 
 use super::{numeric, patterns::KeyFamily, validate, CategoryId};
+use crate::keycache::KeyCache;
 
 /// Lower-cases and drops everything but ASCII letters and digits, so `user_SSN`, `userSsn` and
 /// `user-ssn` all read `userssn`. Keys longer than 64 bytes are not field names we know.
@@ -17,40 +18,21 @@ pub fn normalize(key: &str, out: &mut [u8; 64]) -> Option<usize> {
 
 /// The family of a raw key (normalized first), remembered per thread: JSON arrays repeat the
 /// same few keys in every record, and normalizing plus matching a key against every family
-/// was ~16 % of a JSON scan (native profile, 1 KiB API response). Direct-mapped, so memory
-/// stays bounded whatever keys arrive; a collision just recomputes.
+/// was ~16 % of a JSON scan (native profile, 1 KiB API response).
 pub fn family_of_key(key: &str) -> Option<KeyFamily> {
     use std::cell::RefCell;
-    const SLOTS: usize = 64;
-    const MAX_CACHED: usize = 64;
     thread_local! {
-        static CACHE: RefCell<Vec<(String, Option<KeyFamily>)>> = const { RefCell::new(Vec::new()) };
+        static CACHE: RefCell<KeyCache<Option<KeyFamily>>> = RefCell::new(KeyCache::default());
     }
-    let compute = || {
+    let compute = |key: &str| {
         let mut norm = [0u8; 64];
         normalize(key, &mut norm).and_then(|n| family(&norm[..n]))
     };
-    let b = key.as_bytes();
-    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
-        return compute();
-    };
-    if b.len() > MAX_CACHED {
-        return compute();
-    }
-    let slot =
-        (b.len().wrapping_mul(31) ^ usize::from(first).wrapping_mul(7) ^ usize::from(last)) % SLOTS;
     CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.is_empty() {
-            c.resize(SLOTS, (String::new(), None));
-        }
-        let entry = &mut c[slot];
-        if entry.0 != key {
-            entry.0.clear();
-            entry.0.push_str(key);
-            entry.1 = compute();
-        }
-        entry.1
+        c.borrow_mut()
+            .get(key.as_bytes(), compute)
+            .map(|(_, f)| *f)
+            .unwrap_or_else(|| compute(key))
     })
 }
 

@@ -34,6 +34,7 @@ mod keys;
 mod numeric;
 pub mod patterns;
 mod raw;
+mod starts;
 mod tokens;
 mod validate;
 

@@ -1,8 +1,6 @@
 //! The raw scan: one pass of the combined sensitive-data DFA over a buffer, dispatching each
 //! candidate to its validator.
 
-use regex_automata::Input;
-
 use super::{
     automata::builtins,
     keys, numeric,
@@ -53,22 +51,35 @@ fn numeric_isolated(buf: &[u8], s: usize, e: usize) -> bool {
 /// `BEGIN` line it cannot see). Spaces are *not* such delimiters: `+1 415 555 0132` and
 /// `4111 1111 1111 1111` contain them.
 pub fn scan(buf: &[u8], enabled: &dyn Fn(CategoryId) -> bool, out: &mut Vec<Finding>) {
-    numbers(buf, enabled, out);
-    tokens_and_keys(buf, enabled, out);
+    let starts = &builtins().raw;
+    // Digit runs and token/key candidates resume independently, as two separate searches
+    // would: a number inside a rejected token is still a number.
+    let (mut num_pos, mut tok_pos) = (0, 0);
+    starts.candidates(buf, |i| {
+        if buf[i].is_ascii_digit() {
+            if i >= num_pos {
+                num_pos = number(buf, i, enabled, out);
+            }
+        } else if i >= tok_pos {
+            if let Some((pattern, e)) = starts.match_at(buf, i) {
+                tok_pos = candidate(buf, i, pattern, e, enabled, out).max(i + 1);
+            }
+        }
+    });
 }
 
-/// Digit runs (cards, SSNs, phones) are found by a plain byte loop instead of the DFA: JSON is
-/// full of short numbers, and a DFA match per number (forward + reverse search, ~190 ns each)
-/// cost more than the whole scan. Measured 2026-11-25 on 64 KiB order JSON: 5 166 numeric DFA
-/// matches, 63 MiB/s. Runs with fewer than 8 digits are skipped before classification.
-fn numbers(buf: &[u8], enabled: &dyn Fn(CategoryId) -> bool, out: &mut Vec<Finding>) {
+/// The digit run starting at `i` (cards, SSNs, phones), classified when it has 8 digits or
+/// more; returns where the run ends. Digit runs are not in the DFA: JSON is full of short
+/// numbers, and a DFA match per number (forward + reverse search, ~190 ns each) cost more than
+/// the whole scan (measured 2026-11-25 on 64 KiB order JSON: 5 166 numeric DFA matches).
+fn number(
+    buf: &[u8],
+    i: usize,
+    enabled: &dyn Fn(CategoryId) -> bool,
+    out: &mut Vec<Finding>,
+) -> usize {
     let n = buf.len();
-    let mut i = 0;
-    while i < n {
-        if !buf[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
+    {
         // Start: include a `+` or `(` directly before the first digit.
         let mut s = i;
         if s > 0 && (buf[s - 1] == b'+' || buf[s - 1] == b'(') {
@@ -108,13 +119,21 @@ fn numbers(buf: &[u8], enabled: &dyn Fn(CategoryId) -> bool, out: &mut Vec<Findi
                 }
             });
         }
-        i = e.max(i + 1);
+        e.max(i + 1)
     }
 }
 
-fn tokens_and_keys(buf: &[u8], enabled: &dyn Fn(CategoryId) -> bool, out: &mut Vec<Finding>) {
-    let re = &builtins().raw;
-    let mut pos = 0;
+/// Validates the raw DFA's match of `pattern` over `buf[s..e]`; returns where the next
+/// candidate may start (after the token, or right after a key's separator, so the value is
+/// scanned on its own too).
+fn candidate(
+    buf: &[u8],
+    s: usize,
+    pattern: usize,
+    e: usize,
+    enabled: &dyn Fn(CategoryId) -> bool,
+    out: &mut Vec<Finding>,
+) -> usize {
     let push = |h: tokens::Hit, out: &mut Vec<Finding>| {
         if enabled(h.0) {
             out.push(Finding {
@@ -124,70 +143,63 @@ fn tokens_and_keys(buf: &[u8], enabled: &dyn Fn(CategoryId) -> bool, out: &mut V
             });
         }
     };
-    while pos < buf.len() {
-        let m = match re.try_search(&Input::new(buf).range(pos..)) {
-            Ok(Some(m)) => m,
-            _ => break,
-        };
-        let (s, e) = (m.start(), m.end());
-        let mut next = e;
-        let Some((rule, _)) = RAW_RULES.get(m.pattern().as_usize()) else {
-            break;
-        };
-        let prev_word = s > 0 && word(buf[s - 1]);
-        match *rule {
-            RawRule::Key(family) => {
-                if key_start(buf, s) {
-                    let (vs, ve) = keys::value_after(buf, e);
-                    if let Some(c) = keys::validate(family, &buf[vs..ve]) {
-                        let v = &buf[vs..ve];
-                        let trim_l = v.len() - v.trim_ascii_start().len();
-                        let trim_r = v.len() - v.trim_ascii_end().len();
-                        push((c, vs + trim_l, ve - trim_r), out);
-                    }
-                }
-                // Resume right after `key:`: the value is scanned on its own too (a password
-                // may itself be a known token).
-            }
-            RawRule::Bearer => {
-                if !prev_word {
-                    if let Some(h) = tokens::bearer(buf, e) {
-                        push(h, out);
-                    }
+    let mut next = e;
+    let Some((rule, _)) = RAW_RULES.get(pattern) else {
+        return next;
+    };
+    let prev_word = s > 0 && word(buf[s - 1]);
+    match *rule {
+        RawRule::Key(family) => {
+            if key_start(buf, s) {
+                let (vs, ve) = keys::value_after(buf, e);
+                if let Some(c) = keys::validate(family, &buf[vs..ve]) {
+                    let v = &buf[vs..ve];
+                    let trim_l = v.len() - v.trim_ascii_start().len();
+                    let trim_r = v.len() - v.trim_ascii_end().len();
+                    push((c, vs + trim_l, ve - trim_r), out);
                 }
             }
-            RawRule::PrivateKey => {
-                if let Some(h) = tokens::private_key(buf, s, e) {
-                    next = h.2;
+            // Resume right after `key:`: the value is scanned on its own too (a password
+            // may itself be a known token).
+        }
+        RawRule::Bearer => {
+            if !prev_word {
+                if let Some(h) = tokens::bearer(buf, e) {
                     push(h, out);
-                }
-            }
-            RawRule::Email => {
-                if let Some(h) = tokens::email(buf, s) {
-                    next = h.2;
-                    push(h, out);
-                }
-            }
-            RawRule::Iban => {
-                if !prev_word {
-                    if let Some(h) = tokens::iban(buf, s) {
-                        next = h.2;
-                        push(h, out);
-                    }
-                }
-            }
-            _ => {
-                let end = tokens::extend(*rule, buf, e);
-                next = end;
-                if !prev_word && buf.get(end).is_none_or(|&b| !word(b)) {
-                    if let Some(h) = tokens::check(*rule, buf, s, end) {
-                        push(h, out);
-                    }
                 }
             }
         }
-        pos = next.max(pos + 1);
+        RawRule::PrivateKey => {
+            if let Some(h) = tokens::private_key(buf, s, e) {
+                next = h.2;
+                push(h, out);
+            }
+        }
+        RawRule::Email => {
+            if let Some(h) = tokens::email(buf, s) {
+                next = h.2;
+                push(h, out);
+            }
+        }
+        RawRule::Iban => {
+            if !prev_word {
+                if let Some(h) = tokens::iban(buf, s) {
+                    next = h.2;
+                    push(h, out);
+                }
+            }
+        }
+        _ => {
+            let end = tokens::extend(*rule, buf, e);
+            next = end;
+            if !prev_word && buf.get(end).is_none_or(|&b| !word(b)) {
+                if let Some(h) = tokens::check(*rule, buf, s, end) {
+                    push(h, out);
+                }
+            }
+        }
     }
+    next
 }
 
 #[cfg(test)]
@@ -224,5 +236,87 @@ mod tests {
             [("email", "bob.smith@corp.io".into())]
         );
         assert!(cats("logo@2x.png").is_empty());
+    }
+
+    /// The scan this one replaced, as an oracle: a byte loop over digit runs, then an
+    /// unanchored leftmost-first search (a lazy DFA built here from the same patterns) whose
+    /// matches get the same validation.
+    fn unanchored(buf: &[u8]) -> Vec<Finding> {
+        use regex_automata::{hybrid::regex::Regex, nfa::thompson, util::syntax, Input};
+        thread_local! {
+            static RE: Regex = Regex::builder()
+                .syntax(syntax::Config::new().unicode(false).utf8(false))
+                .thompson(thompson::Config::new().utf8(false))
+                .build_many(&RAW_RULES.iter().map(|(_, p)| *p).collect::<Vec<_>>())
+                .expect("raw patterns compile");
+        }
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < buf.len() {
+            i = match buf[i].is_ascii_digit() {
+                true => number(buf, i, &|_| true, &mut out),
+                false => i + 1,
+            };
+        }
+        RE.with(|re| {
+            let mut cache = re.create_cache();
+            let mut pos = 0;
+            while let Ok(Some(m)) = re.try_search(&mut cache, &Input::new(buf).range(pos..)) {
+                let (s, p, e) = (m.start(), m.pattern().as_usize(), m.end());
+                pos = candidate(buf, s, p, e, &|_| true, &mut out).max(pos + 1);
+            }
+        });
+        out.sort();
+        out
+    }
+
+    fn anchored(buf: &[u8]) -> Vec<Finding> {
+        let mut out = Vec::new();
+        scan(buf, &|_| true, &mut out);
+        out.sort();
+        out
+    }
+
+    /// Every text of the detection corpus, plus the same texts glued to letters and to each
+    /// other: the anchored scan finds everything the unanchored search found. It may find more:
+    /// the search skipped past a rejected match (`client_secret` glued to a word) and so never
+    /// tried a key start inside it (`secret: …`); the anchored scan tries every key start.
+    #[test]
+    fn anchored_scan_equals_unanchored_search() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+        let mut texts = Vec::new();
+        for e in std::fs::read_dir(dir).expect("corpus dir") {
+            let path = e.expect("corpus entry").path();
+            if path.extension().is_some_and(|x| x == "jsonl") {
+                for line in std::fs::read_to_string(&path).expect("corpus file").lines() {
+                    let v: serde_json::Value = serde_json::from_str(line).expect("corpus line");
+                    texts.push(v["text"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+        }
+        let (mut checked, mut extra) = (0, 0);
+        for (i, t) in texts.iter().enumerate() {
+            let next = &texts[(i * 7 + 3) % texts.len()];
+            for v in [
+                t.clone(),
+                format!("x{t}"),
+                format!("{t}Secret: {next}"),
+                format!("ab{t}cd{next}"),
+                t.to_uppercase(),
+            ] {
+                let (new, old) = (anchored(v.as_bytes()), unanchored(v.as_bytes()));
+                assert!(
+                    old.iter().all(|f| new.contains(f)),
+                    "{v:?}: {new:?} {old:?}"
+                );
+                extra += new.len() - old.len();
+                checked += 1;
+            }
+        }
+        assert!(checked > 1000, "only {checked} texts");
+        assert!(
+            extra * 100 < checked,
+            "{extra} extra findings in {checked} texts"
+        );
     }
 }

@@ -5,41 +5,19 @@ use memchr::memchr2;
 
 use crate::formats::decimal::push_u64;
 
-/// Keys already validated as UTF-8, direct-mapped by length and end bytes. API responses
-/// repeat the same keys in every array element; validating a short key costs more than the
-/// rest of its handling, so hits skip it (and allocate nothing once the cache is warm).
+/// Keys already validated as UTF-8. API responses repeat the same keys in every array
+/// element; validating a short key costs more than the rest of its handling, so hits skip it
+/// (and allocate nothing once the cache is warm).
 #[derive(Debug, Default)]
-pub(super) struct KeyCache {
-    slots: Vec<String>,
-}
+pub(super) struct KeyCache(crate::keycache::KeyCache<()>);
 
 impl KeyCache {
-    const SLOTS: usize = 64;
-
     /// Appends `text` to `path`, lossily if it is not UTF-8.
     pub(super) fn push_to(&mut self, text: &[u8], path: &mut String) {
-        if self.slots.is_empty() {
-            self.slots.resize(Self::SLOTS, String::new());
+        match self.0.get(text, |_| ()) {
+            Some((key, ())) => path.push_str(key),
+            None => path.push_str(&String::from_utf8_lossy(text)),
         }
-        let (first, last) = match text {
-            [] => return,
-            [f, .., l] => (*f, *l),
-            [f] => (*f, *f),
-        };
-        let h =
-            text.len().wrapping_mul(31) ^ usize::from(first).wrapping_mul(7) ^ usize::from(last);
-        let slot = &mut self.slots[h % Self::SLOTS];
-        if slot.as_bytes() != text {
-            slot.clear();
-            match std::str::from_utf8(text) {
-                Ok(s) => slot.push_str(s),
-                Err(_) => {
-                    path.push_str(&String::from_utf8_lossy(text));
-                    return;
-                }
-            }
-        }
-        path.push_str(slot);
     }
 }
 
