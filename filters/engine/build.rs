@@ -23,7 +23,10 @@ fn main() {
     let big_endian = env::var("CARGO_CFG_TARGET_ENDIAN").as_deref() == Ok("big");
 
     let raw: Vec<&str> = patterns::RAW_RULES.iter().map(|(_, p)| *p).collect();
+    // The raw DFA is only walked forward, anchored at candidate starts (`detect::starts`):
+    // its reverse DFA is not written.
     write_regex(Path::new(&out), "raw", &raw, true, false, big_endian);
+    fs::remove_file(Path::new(&out).join("raw_rev.dfa")).expect("remove the unused raw_rev.dfa");
     // One DFA per attack category: their patterns carry "inside a tag / inside `${`" modes
     // whose union multiplies states; apart, each stays small. Request parts are short.
     for (i, (_, p)) in patterns::ATTACK_RULES.iter().enumerate() {

@@ -62,10 +62,14 @@ fn load<A: Automaton>(fwd: &'static [u8], rev: &'static [u8], de: Deserialize<A>
     Regex::builder().build_from_dfas(fwd, rev)
 }
 
-/// Every embedded table, forward then reverse: raw, then attack 0–5.
-fn tables() -> [(&'static [u8], &'static [u8]); 7] {
+/// The raw forward table (walked anchored, no reverse table needed).
+fn raw_table() -> &'static [u8] {
+    embedded!("raw_fwd.dfa")
+}
+
+/// Every embedded attack table, forward then reverse: attack 0–5.
+fn tables() -> [(&'static [u8], &'static [u8]); 6] {
     [
-        (embedded!("raw_fwd.dfa"), embedded!("raw_rev.dfa")),
         (embedded!("attack0_fwd.dfa"), embedded!("attack0_rev.dfa")),
         (embedded!("attack1_fwd.dfa"), embedded!("attack1_rev.dfa")),
         (embedded!("attack2_fwd.dfa"), embedded!("attack2_rev.dfa")),
@@ -79,14 +83,13 @@ fn tables() -> [(&'static [u8], &'static [u8]); 7] {
 pub fn builtins() -> &'static Builtins {
     static B: OnceLock<Builtins> = OnceLock::new();
     B.get_or_init(|| {
-        let [raw, attacks @ ..] = tables();
+        // SAFETY: as in `load`: bytes written by this crate's build script for this target.
+        let raw = unsafe { Dfa::from_bytes_unchecked(raw_table()) }
+            .expect("embedded raw DFA header is valid")
+            .0;
         Builtins {
-            raw: Starts::new(
-                load(raw.0, raw.1, Dfa::from_bytes_unchecked)
-                    .forward()
-                    .clone(),
-            ),
-            attack: attacks.map(|(f, r)| load(f, r, SparseDfa::from_bytes_unchecked)),
+            raw: Starts::new(raw),
+            attack: tables().map(|(f, r)| load(f, r, SparseDfa::from_bytes_unchecked)),
         }
     })
 }
@@ -98,10 +101,8 @@ mod tests {
     /// What the unchecked load relies on: every embedded table passes full validation.
     #[test]
     fn checked_tables_are_valid() {
-        let [raw, attacks @ ..] = tables();
-        dense::DFA::from_bytes(raw.0).expect("raw forward table validates");
-        dense::DFA::from_bytes(raw.1).expect("raw reverse table validates");
-        for (fwd, rev) in attacks {
+        dense::DFA::from_bytes(raw_table()).expect("raw forward table validates");
+        for (fwd, rev) in tables() {
             sparse::DFA::from_bytes(fwd).expect("attack forward table validates");
             sparse::DFA::from_bytes(rev).expect("attack reverse table validates");
         }

@@ -1,10 +1,12 @@
 //! Detection: finds sensitive data and attacks in bytes.
 //!
 //! # How it works
-//! 1. **One DFA pass.** All built-in sensitive-data patterns are unioned into one leftmost-first
-//!    dense DFA, determinized at *build time* (`build.rs`) and embedded; at run time it is
-//!    deserialized zero-copy once per process. Patterns are loose candidate shapes (a vendor
-//!    prefix, a digit run with separators, `password=`, `eyJ…`), see [`patterns`].
+//! 1. **One pass, one DFA.** All built-in sensitive-data patterns are unioned into one
+//!    leftmost-first dense DFA, determinized at *build time* (`build.rs`) and embedded; at run
+//!    time it is deserialized zero-copy once per process. Patterns are loose candidate shapes
+//!    (a vendor prefix, `password=`, `eyJ…`), see [`patterns`]. One pass over the bytes picks
+//!    candidate starts with table lookups (key starts whose first two bytes the DFA accepts,
+//!    digit runs) and walks the DFA anchored only there (see `starts`).
 //! 2. **Validators on candidates only**: Luhn + issuer rules, SSN area/group/serial, IBAN
 //!    mod-97 with country lengths, ABA checksum, JWT header decoding, entropy, PEM bodies,
 //!    documentation-example filters (`AKIAIOSFODNN7EXAMPLE`).
