@@ -66,6 +66,7 @@ fn scan(det: &Detector, c: &Case) -> Vec<Finding> {
     let ctx = FieldContext {
         key: c.key.as_deref(),
         path: None,
+        family: None,
     };
     let attack = CategoryId::builtin(&c.file).is_some_and(|id| id.kind() == CategoryKind::Attack);
     if attack {

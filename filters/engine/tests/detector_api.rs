@@ -8,7 +8,15 @@ use microwaf_engine::detect::{
 
 fn found(det: &Detector, text: &str, key: Option<&str>) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    det.scan_value(text.as_bytes(), &FieldContext { key, path: None }, &mut out);
+    det.scan_value(
+        text.as_bytes(),
+        &FieldContext {
+            key,
+            path: None,
+            family: None,
+        },
+        &mut out,
+    );
     out.iter()
         .map(|f| {
             (
@@ -138,6 +146,7 @@ fn custom_regex_literals_allow_keys_and_validators() {
         &FieldContext {
             key: Some("title"),
             path: Some("$.public.title"),
+            family: None,
         },
         &mut out,
     );
@@ -183,6 +192,7 @@ fn key_rules_by_key_and_path() {
         &FieldContext {
             key: Some("tax"),
             path: Some("$.user.tax"),
+            family: None,
         },
         &mut out,
     );

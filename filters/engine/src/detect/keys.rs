@@ -24,16 +24,19 @@ pub fn family_of_key(key: &str) -> Option<KeyFamily> {
     thread_local! {
         static CACHE: RefCell<KeyCache<Option<KeyFamily>>> = RefCell::new(KeyCache::default());
     }
-    let compute = |key: &str| {
-        let mut norm = [0u8; 64];
-        normalize(key, &mut norm).and_then(|n| family(&norm[..n]))
-    };
+    let compute = key_family;
     CACHE.with(|c| {
         c.borrow_mut()
             .get(key.as_bytes(), compute)
             .map(|(_, f)| *f)
             .unwrap_or_else(|| compute(key))
     })
+}
+
+/// The family of a raw key, normalized first; not cached.
+pub fn key_family(key: &str) -> Option<KeyFamily> {
+    let mut norm = [0u8; 64];
+    normalize(key, &mut norm).and_then(|n| family(&norm[..n]))
 }
 
 /// The family a (normalized) key belongs to. Most specific first: `aws_secret_access_key` is an

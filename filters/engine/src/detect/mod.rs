@@ -44,6 +44,8 @@ use std::sync::Arc;
 
 pub use category::{CategoryId, CategoryKind};
 pub use config::{CustomCategory, CustomPattern, DetectError, DetectorConfig, KeyRule, Validator};
+pub use keys::key_family;
+use patterns::KeyFamily;
 
 /// Where a value sits: its field name and/or key path. Both optional.
 #[derive(Clone, Copy, Debug, Default)]
@@ -52,6 +54,9 @@ pub struct FieldContext<'a> {
     pub key: Option<&'a str>,
     /// The full key path, e.g. `$.user.ssn` (used by path key rules).
     pub path: Option<&'a str>,
+    /// The family of `key`, when the caller already knows it (the JSON parser remembers it per
+    /// distinct key); `None`: worked out from the key.
+    pub family: Option<Option<KeyFamily>>,
 }
 
 impl<'a> FieldContext<'a> {
@@ -60,6 +65,7 @@ impl<'a> FieldContext<'a> {
         FieldContext {
             key: Some(key),
             path: None,
+            family: None,
         }
     }
 
@@ -179,8 +185,12 @@ impl Detector {
             value.trim_ascii_end().len(),
         );
         if !v.is_empty() {
-            if let Some(k) = ctx.effective_key() {
-                if let Some(c) = keys::family_of_key(k).and_then(|f| keys::validate(f, v)) {
+            let family = match (ctx.key, ctx.family) {
+                (Some(_), Some(known)) => known,
+                _ => ctx.effective_key().and_then(keys::family_of_key),
+            };
+            {
+                if let Some(c) = family.and_then(|f| keys::validate(f, v)) {
                     if self.is_enabled(c) {
                         out.push(Finding {
                             category: c,

@@ -4,6 +4,7 @@
 //! fall back to an [`Accum`] only when a value straddles a chunk boundary or needs decoding.
 //! The buffer never grows past one window, so memory per parser is `O(max_value_len)`.
 
+use crate::detect::patterns::KeyFamily;
 use std::ops::Range;
 
 use super::{Value, ValueKind, ValueSink};
@@ -158,6 +159,7 @@ pub(crate) fn emitter<'s>(
     kind: ValueKind,
     path: &'s str,
     key: Option<&'s str>,
+    key_family: Option<Option<KeyFamily>>,
     raw: Range<u64>,
 ) -> impl FnMut(Piece<'_>) + 's {
     move |p: Piece<'_>| {
@@ -165,6 +167,7 @@ pub(crate) fn emitter<'s>(
             text: p.text,
             kind,
             key,
+            key_family,
             path,
             span: p.span,
             raw: raw.clone(),

@@ -67,7 +67,7 @@ impl FormParser {
             return;
         }
         let key = self.in_value.then(|| &self.path[2..]);
-        let mut emit = emitter(sink, self.kind(), &self.path, key, self.tok..self.off);
+        let mut emit = emitter(sink, self.kind(), &self.path, key, None, self.tok..self.off);
         self.acc.extend(bytes, off, self.wo, &mut emit);
     }
 
@@ -76,7 +76,7 @@ impl FormParser {
         self.flush_pct(sink);
         {
             let key = self.in_value.then(|| &self.path[2..]);
-            let mut emit = emitter(sink, self.kind(), &self.path, key, self.tok..next - 1);
+            let mut emit = emitter(sink, self.kind(), &self.path, key, None, self.tok..next - 1);
             self.acc.finish(&mut emit);
         }
         self.acc.clear();

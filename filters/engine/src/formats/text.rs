@@ -60,6 +60,7 @@ fn text_value(sink: &mut dyn ValueSink, p: Piece<'_>) {
         text: p.text,
         kind: ValueKind::Text,
         key: None,
+        key_family: None,
         path: "$",
         span: p.span,
         raw,

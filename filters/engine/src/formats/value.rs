@@ -3,6 +3,8 @@
 
 use std::ops::Range;
 
+use crate::detect::patterns::KeyFamily;
+
 /// One decoded value found in a body, borrowed for the duration of [`ValueSink::value`].
 ///
 /// `text` is what the detector scans. `span` is set only when `text` is a verbatim copy of
@@ -20,6 +22,10 @@ pub struct Value<'a> {
     /// The nearest field name: JSON member key (array elements inherit the array's key),
     /// form or multipart field name, protobuf field number ("3"), HTML attribute name.
     pub key: Option<&'a str>,
+    /// The key's field family, when the parser already knows it: the JSON parser computes it
+    /// once per distinct key (its key cache), instead of once per value. `None`: not known,
+    /// the detector works it out from `key`.
+    pub key_family: Option<Option<KeyFamily>>,
     /// JSONPath-like location: `$.user.ssn`, `$.items[2].card`, proto `$.1.3`, form `$.card`.
     /// Segments are written unescaped; `$` alone for top-level values and plain text.
     pub path: &'a str,

@@ -246,6 +246,7 @@ impl ValueSink for Collector<'_> {
         let ctx = FieldContext {
             key: v.key,
             path: Some(v.path),
+            family: v.key_family,
         };
         let mut found = std::mem::take(self.scratch);
         found.clear();

@@ -56,6 +56,7 @@ pub fn scan_request_line(
         let ctx = FieldContext {
             key,
             path: Some(&part),
+            family: None,
         };
         inspector
             .detector()

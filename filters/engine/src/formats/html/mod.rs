@@ -194,6 +194,7 @@ fn html_emitter<'s>(
             text: p.text,
             kind,
             key: (!key.is_empty()).then_some(key),
+            key_family: None,
             path,
             span: p.span,
             raw: tok..end,

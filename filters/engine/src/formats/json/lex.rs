@@ -3,20 +3,29 @@
 
 use memchr::memchr2;
 
+use crate::detect::{key_family, patterns::KeyFamily};
 use crate::formats::decimal::push_u64;
 
-/// Keys already validated as UTF-8. API responses repeat the same keys in every array
-/// element; validating a short key costs more than the rest of its handling, so hits skip it
-/// (and allocate nothing once the cache is warm).
+/// Keys already validated as UTF-8, with their field family. API responses repeat the same
+/// keys in every array element; validating a short key, and finding its family, cost more
+/// than the rest of its handling, so hits skip both (and allocate nothing once the cache is
+/// warm).
 #[derive(Debug, Default)]
-pub(super) struct KeyCache(crate::keycache::KeyCache<()>);
+pub(super) struct KeyCache(crate::keycache::KeyCache<Option<KeyFamily>>);
 
 impl KeyCache {
-    /// Appends `text` to `path`, lossily if it is not UTF-8.
-    pub(super) fn push_to(&mut self, text: &[u8], path: &mut String) {
-        match self.0.get(text, |_| ()) {
-            Some((key, ())) => path.push_str(key),
-            None => path.push_str(&String::from_utf8_lossy(text)),
+    /// Appends `text` to `path`, lossily if it is not UTF-8; returns the key's family when
+    /// the key is cacheable (else the detector works it out).
+    pub(super) fn push_to(&mut self, text: &[u8], path: &mut String) -> Option<Option<KeyFamily>> {
+        match self.0.get(text, key_family) {
+            Some((key, family)) => {
+                path.push_str(key);
+                Some(*family)
+            }
+            None => {
+                path.push_str(&String::from_utf8_lossy(text));
+                None
+            }
         }
     }
 }

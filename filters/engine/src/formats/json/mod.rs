@@ -15,6 +15,7 @@ use std::ops::Range;
 
 use super::accum::{emit_slice, emitter, Accum};
 use super::{Flags, FormatError, Limits, PushParser, TextParser, ValueKind, ValueSink};
+use crate::detect::patterns::KeyFamily;
 use lex::{find_quote_or_backslash, is_number_byte, push_index, KeyCache};
 
 /// Longest key prefix copied into a path segment.
@@ -31,8 +32,8 @@ pub struct JsonParser {
     expect: Expect,
     stack: Vec<Frame>,
     path: String,
-    /// The current key, as a range of `path`.
-    key: Option<Range<usize>>,
+    /// The current key, as a range of `path`, and its family.
+    key: Option<KeyAt>,
     acc: Accum,
     /// Stream offset where the current token starts.
     tok: u64,
@@ -61,13 +62,20 @@ enum Expect {
     CommaOrEnd,
 }
 
+/// The current key: where it is in `path`, and its family if the key cache knew it.
+#[derive(Debug, Clone)]
+struct KeyAt {
+    range: Range<usize>,
+    family: Option<Option<KeyFamily>>,
+}
+
 #[derive(Debug, Clone)]
 struct Frame {
     array: bool,
     /// Length of `path` at this container's own path.
     path_len: usize,
     /// The key this container was the value of (inherited by array elements).
-    key: Option<Range<usize>>,
+    key: Option<KeyAt>,
     index: u32,
 }
 
@@ -247,8 +255,8 @@ impl JsonParser {
                     let end = self.tok + len as u64;
                     let kind = ValueKind::JsonNumber;
                     {
-                        let key = self.key_str();
-                        let mut emit = emitter(sink, kind, &self.path, key, self.tok..end);
+                        let (key, family) = (self.key_str(), self.key_family());
+                        let mut emit = emitter(sink, kind, &self.path, key, family, self.tok..end);
                         emit_slice(&chunk[i..i + len], Some(self.tok), self.wo, &mut emit);
                     }
                     self.after_value();
@@ -416,8 +424,11 @@ impl JsonParser {
         self.path.push('.');
         let start = self.path.len();
         let text = &text[..text.len().min(MAX_KEY_IN_PATH)];
-        self.keys.push_to(text, &mut self.path);
-        self.key = Some(start..self.path.len());
+        let family = self.keys.push_to(text, &mut self.path);
+        self.key = Some(KeyAt {
+            range: start..self.path.len(),
+            family,
+        });
         self.expect = Expect::Colon;
     }
 
@@ -432,7 +443,12 @@ impl JsonParser {
 
     #[inline]
     fn key_str(&self) -> Option<&str> {
-        self.key.clone().map(|r| &self.path[r])
+        self.key.as_ref().map(|k| &self.path[k.range.clone()])
+    }
+
+    #[inline]
+    fn key_family(&self) -> Option<Option<KeyFamily>> {
+        self.key.as_ref().and_then(|k| k.family)
     }
 
     #[inline]
@@ -452,7 +468,8 @@ impl JsonParser {
         } else {
             ValueKind::JsonString
         };
-        let mut emit = emitter(sink, kind, &self.path, self.key_str(), self.tok..end);
+        let (key, family) = (self.key_str(), self.key_family());
+        let mut emit = emitter(sink, kind, &self.path, key, family, self.tok..end);
         emit_slice(text, off, self.wo, &mut emit);
     }
 
@@ -467,14 +484,16 @@ impl JsonParser {
         if self.acc.extend_quiet(bytes, off, self.wo.0) {
             return;
         }
-        let key = self.key.clone().map(|r| &self.path[r]);
-        let mut emit = emitter(sink, kind, &self.path, key, self.tok..self.off);
+        let key = self.key.as_ref().map(|k| &self.path[k.range.clone()]);
+        let family = self.key_family();
+        let mut emit = emitter(sink, kind, &self.path, key, family, self.tok..self.off);
         self.acc.extend(bytes, off, self.wo, &mut emit);
     }
 
     fn finish_acc(&mut self, kind: ValueKind, sink: &mut dyn ValueSink) {
-        let key = self.key.clone().map(|r| &self.path[r]);
-        let mut emit = emitter(sink, kind, &self.path, key, self.tok..self.off);
+        let key = self.key.as_ref().map(|k| &self.path[k.range.clone()]);
+        let family = self.key_family();
+        let mut emit = emitter(sink, kind, &self.path, key, family, self.tok..self.off);
         self.acc.finish(&mut emit);
     }
 }

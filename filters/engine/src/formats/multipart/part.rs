@@ -51,6 +51,7 @@ impl PartSink {
             text: v.text,
             kind,
             key: v.key.or(self.name.as_deref()),
+            key_family: v.key.and(v.key_family),
             path: &self.path,
             span: v.span.as_ref().map(shift),
             raw: shift(&v.raw),

@@ -90,7 +90,7 @@ fn walk(
                 let text = format_u64(n, &mut buf);
                 let raw = raw_range(origin, abs, at + end);
                 let key = Some(&path[key.clone()]);
-                let mut emit = emitter(sink, ValueKind::ProtoNumber, path, key, raw);
+                let mut emit = emitter(sink, ValueKind::ProtoNumber, path, key, None, raw);
                 emit_slice(text, None, limits.window(), &mut emit);
             }
             Payload::Bytes(range) => {
@@ -137,7 +137,7 @@ fn emit_bytes(
     let off = origin.base.map(|b| b + at as u64);
     let raw = raw_range(origin, at, at + body.len());
     let key = key.map(|k| &path[k]);
-    let mut emit = emitter(sink, ValueKind::ProtoString, path, key, raw);
+    let mut emit = emitter(sink, ValueKind::ProtoString, path, key, None, raw);
     emit_slice(body, off, limits.window(), &mut emit);
 }
 
