@@ -317,12 +317,13 @@ impl App {
     }
 }
 
-/// The wasm runtime's settings from the configuration (`module_cache`), and from the
-/// environment the profiling switch `MICROWAF_PERF_MAP=1` (a diagnostic, not configuration:
-/// it is set for one `perf record` run, see benches/README.md).
+/// The wasm runtime's settings from the configuration (`module_cache`, else the user's cache
+/// directory: see [`crate::module_cache`]), and from the environment the profiling switch
+/// `MICROWAF_PERF_MAP=1` (a diagnostic, not configuration: it is set for one `perf record`
+/// run, see benches/README.md).
 fn runtime_config(cfg: &Config) -> RuntimeConfig {
     RuntimeConfig {
-        cache_dir: cfg.module_cache.clone(),
+        cache_dir: crate::module_cache::resolve(cfg.module_cache.as_deref()),
         perf_map: std::env::var_os("MICROWAF_PERF_MAP").is_some_and(|v| v == "1"),
         ..RuntimeConfig::default()
     }

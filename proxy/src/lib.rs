@@ -18,6 +18,7 @@ pub mod drain;
 pub mod http;
 pub mod listener;
 pub mod metrics;
+pub mod module_cache;
 pub mod pool_metrics;
 pub mod server;
 pub mod state;

@@ -41,7 +41,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cmd::init_logging();
+    // `run` writes the filters' own logs to stderr, one `[level] plugin#context: …` line each;
+    // the proxy's start-up lines (module loads) would interleave with them.
+    cmd::init_logging(match cli.command {
+        Command::Run(_) => "warn",
+        _ => "info",
+    });
     match cli.command {
         Command::Serve(a) => cmd::serve::run(a),
         Command::Demo(a) => cmd::demo::run(a),

@@ -1,12 +1,15 @@
 //! Wasmtime pooling-allocator gauges, read from the engine at scrape time: how many instance
 //! slots the pool was sized for, and how many instances and linear memories are in use. A
 //! pool close to full means the next VM replacement or reload can fail to instantiate.
+//! Beside them, module loads by cache outcome (`microwaf_wasm_module_loads_total{cache}`): a
+//! restart or reload from a warm cache counts only hits, a miss is a Cranelift compile.
 
 use std::sync::{Arc, Weak};
 
-use microwaf_runtime::Runtime;
+use microwaf_runtime::{CacheOutcome, Runtime};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 
@@ -28,6 +31,16 @@ impl Collector for WasmPoolCollector {
         let Some(rt) = self.runtime.upgrade() else {
             return Ok(());
         };
+        let mut loads = encoder.encode_descriptor(
+            "microwaf_wasm_module_loads",
+            "Wasm module loads by module cache outcome (hit: mapped from the cache; miss, replaced: compiled; disabled: no cache)",
+            None,
+            MetricType::Counter,
+        )?;
+        for outcome in CacheOutcome::ALL {
+            let labels = [("cache", outcome.as_str())];
+            ConstCounter::new(rt.module_loads(outcome)).encode(loads.encode_family(&labels)?)?;
+        }
         // `None` when the runtime allocates on demand (pooling disabled).
         let Some(m) = rt.wasmtime_engine().pooling_allocator_metrics() else {
             return Ok(());

@@ -5,8 +5,8 @@
 //! keeps the pages of the compile's scratch heap. Measured 2026-12-02 on the 5.7 MB MicroWAF
 //! module: 65 MB peak heap while compiling, and 28 MB of anonymous RSS still held afterwards,
 //! in the compile threads' malloc arenas — more than the proxy needs to serve. A module
-//! compiled here is serialized and deserialized into the runtime's engine (≈9 ms for that module,
-//! the same path as a cache hit), the compiling engine and its thread end, and freed pages are
+//! compiled here is serialized, stored in the module cache and mapped into the runtime's engine
+//! (the same path as a cache hit), the compiling engine and its thread end, and freed pages are
 //! given back to the OS.
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy};

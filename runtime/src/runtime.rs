@@ -7,7 +7,7 @@ use bytes::Bytes;
 use microwaf_abi::AbiVersion;
 use parking_lot::Mutex;
 
-use crate::cache::{CacheOutcome, ModuleCache};
+use crate::cache::{CacheOutcome, LoadCounts, ModuleCache};
 use crate::config::{PluginConfig, RuntimeConfig, WasmSource};
 use crate::embedder::Embedder;
 use crate::engine::WasmEngine;
@@ -22,6 +22,7 @@ use crate::shared::SharedRegistry;
 pub struct Runtime {
     engine: Arc<WasmEngine>,
     cache: ModuleCache,
+    loads: LoadCounts,
     shared: Arc<SharedRegistry>,
     ticker: Arc<Ticker>,
 }
@@ -42,6 +43,7 @@ impl Runtime {
         Ok(Runtime {
             engine,
             cache: ModuleCache::new(config.cache_dir),
+            loads: LoadCounts::default(),
             shared: Arc::new(SharedRegistry::new()),
             ticker,
         })
@@ -56,13 +58,19 @@ impl Runtime {
         &self.cache
     }
 
+    /// Modules loaded with `outcome` since the runtime started (start-up, reloads and
+    /// [`Runtime::precompile`] alike): a restart or reload from a warm cache counts only hits.
+    pub fn module_loads(&self, outcome: CacheOutcome) -> u64 {
+        self.loads.get(outcome)
+    }
+
     /// Compiles (or loads from cache) without starting anything.
     pub fn precompile(
         &self,
         name: &str,
         wasm: &[u8],
     ) -> Result<(wasmtime::Module, CacheOutcome), RuntimeError> {
-        self.cache.load(&self.engine, name, wasm)
+        self.cache.load(&self.engine, &self.loads, name, wasm)
     }
 
     /// Loads a plugin and starts all its VMs. Fails with the plugin's logs if a start callback
@@ -81,7 +89,7 @@ impl Runtime {
             });
         }
         check_memory_cap(&wasm, &name, config.limits.memory_bytes)?;
-        let (module, _) = self.cache.load(&self.engine, &name, &wasm)?;
+        let (module, _) = self.cache.load(&self.engine, &self.loads, &name, &wasm)?;
         let abi = AbiVersion::detect(module.exports().map(|e| e.name())).ok_or_else(|| {
             RuntimeError::NotProxyWasm {
                 plugin: name.clone(),

@@ -24,6 +24,7 @@ pub mod pki;
 pub mod procstat;
 pub mod report;
 pub mod runner;
+pub mod startup;
 pub mod terminator;
 pub mod upstream;
 pub mod waypoint;

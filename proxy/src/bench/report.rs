@@ -6,6 +6,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::procstat::Machine;
+use super::startup::StartupMemory;
 use super::Options;
 
 /// What was measured.
@@ -186,6 +187,8 @@ pub struct Report {
     pub summary: Vec<Summary>,
     pub ratios: Ratios,
     pub headline: Headline,
+    /// The proxy+filters child's start-up peak against its steady RSS.
+    pub startup: StartupMemory,
 }
 
 pub fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -338,6 +341,9 @@ pub fn table(r: &Report) -> String {
             opt(x.filters_vs_proxy_p99, 2)
         );
     }
+    if let Some(line) = r.startup.line() {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(
         out,
         "medians of {} rounds; {}; cpu-s/1k = proxy CPU seconds per 1000 requests (= vCPU per 1000 req/s)",
@@ -409,6 +415,9 @@ pub fn markdown(r: &Report) -> String {
         );
     }
     let _ = writeln!(out, ". Medians of {} rounds; {}.", r.options.rounds, r.mode);
+    if let Some(line) = r.startup.line() {
+        let _ = writeln!(out, "\n{}{}.", line[..1].to_uppercase(), &line[1..]);
+    }
     out
 }
 

@@ -10,6 +10,7 @@ use super::load::{self, LoadError, LoadSpec};
 use super::pki::PkiError;
 use super::procstat::{self, Machine};
 use super::report::{self, Latency, Measurement, Report, Variant};
+use super::startup::{self, StartupMemory};
 use super::upstream::{ResponseSpec, Upstream};
 use super::waypoint::WaypointSetup;
 use super::{Mode, Options, Protocol};
@@ -131,17 +132,26 @@ pub async fn run(
         let child = ProxyChild::start(&spec("waypoint", &[], Some(w)))?;
         targets.push((Variant::Waypoint, Some(child)));
     }
+    let mut startup = StartupMemory::default();
     if !opts.filters.is_empty() {
         let (variant, name) = match &setup {
             None => (Variant::Filters, "filters"),
             Some(_) => (Variant::WaypointFilters, "waypoint-filters"),
         };
+        let prime = spec("filters-compile", &opts.filters, setup.as_ref());
+        progress("first start of the filters child (compiles them into the module cache)");
+        startup.compiled_start_peak_kib =
+            startup::prime_cache(&prime, opts.protocol, READY_TIMEOUT).await?;
         let child = ProxyChild::start(&spec(name, &opts.filters, setup.as_ref()))?;
         targets.push((variant, Some(child)));
     }
     for (variant, child) in &mut targets {
         let Some(c) = child else { continue };
         c.wait_ready(opts.protocol, READY_TIMEOUT).await?;
+        if matches!(variant, Variant::Filters | Variant::WaypointFilters) {
+            // Before the first window resets the high-water mark: start-up's own peak.
+            startup.cached_start_peak_kib = procstat::memory(c.pid()).ok().map(|m| m.peak_kib);
+        }
         let filters = match variant {
             Variant::Filters | Variant::WaypointFilters => opts.filters.len(),
             _ => 0,
@@ -174,8 +184,11 @@ pub async fn run(
             measurements.push(m);
         }
     }
-    for (_, child) in targets {
+    for (variant, child) in targets {
         if let Some(c) = child {
+            if matches!(variant, Variant::Filters | Variant::WaypointFilters) {
+                startup.steady_rss_kib = procstat::memory(c.pid()).ok().map(|m| m.rss_kib);
+            }
             c.stop(Duration::from_secs(5));
         }
     }
@@ -202,6 +215,7 @@ pub async fn run(
         summary,
         measurements,
         options: opts,
+        startup,
     })
 }
 

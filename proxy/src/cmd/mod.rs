@@ -10,9 +10,10 @@ pub mod scan;
 pub mod serve;
 
 /// Logs go to stderr so stdout stays machine-readable (`run`, `scan` print results there).
-/// The filter is reloadable, so the admin server's `POST /logging` can change it.
-pub fn init_logging() {
-    if let Err(e) = microwaf_proxy::admin::init_reloadable_logging("info") {
+/// The filter is reloadable, so the admin server's `POST /logging` can change it. `default`
+/// applies unless `MICROWAF_LOG` is set.
+pub fn init_logging(default: &str) {
+    if let Err(e) = microwaf_proxy::admin::init_reloadable_logging(default) {
         eprintln!("warning: logging not initialised: {e}");
     }
 }

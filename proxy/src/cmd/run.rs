@@ -48,6 +48,9 @@ pub struct RunArgs {
     /// Print the request the upstream would receive before the response.
     #[arg(long)]
     pub show_upstream: bool,
+    /// Precompiled-module cache directory (default: the user's cache directory, as `serve`).
+    #[arg(long)]
+    pub module_cache: Option<PathBuf>,
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
@@ -151,6 +154,7 @@ fn replay(args: &RunArgs) -> anyhow::Result<String> {
     };
     let rt = Runtime::new(RuntimeConfig {
         max_instances: 16,
+        cache_dir: microwaf_proxy::module_cache::resolve(args.module_cache.as_deref()),
         ..Default::default()
     })?;
     let (plugin_config, vm_config) = (text_arg(&args.plugin_config)?, text_arg(&args.vm_config)?);

@@ -11,6 +11,7 @@ mod filters;
 pub(crate) mod harness;
 mod limits;
 mod limits_more;
+mod module_cache;
 mod ops;
 mod ops_e2e;
 mod pki;

@@ -56,7 +56,8 @@ pub struct Config {
     /// Ambient waypoint mode (HBONE on 15008); native format only.
     pub waypoint: Option<WaypointConfig>,
     /// The wasm runtime's precompiled-module (AOT) cache directory, created when missing;
-    /// `None` compiles every module at load. Read at start (a reload keeps the runtime).
+    /// `None`: the user's cache directory (`crate::module_cache`). Read at start (a reload
+    /// keeps the runtime).
     pub module_cache: Option<std::path::PathBuf>,
 }
 
