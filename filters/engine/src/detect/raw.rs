@@ -1,5 +1,5 @@
-//! The raw scan: one pass of the combined sensitive-data DFA over a buffer, dispatching each
-//! candidate to its validator.
+//! The raw scan: one pass over a buffer picks candidate starts (`starts`), the combined
+//! sensitive-data DFA is walked anchored at each, and every match goes to its validator.
 
 use super::{
     automata::builtins,
@@ -79,48 +79,46 @@ fn number(
     out: &mut Vec<Finding>,
 ) -> usize {
     let n = buf.len();
-    {
-        // Start: include a `+` or `(` directly before the first digit.
-        let mut s = i;
-        if s > 0 && (buf[s - 1] == b'+' || buf[s - 1] == b'(') {
-            s -= 1;
-        }
-        let mut e = i;
-        let mut digits = 0;
-        loop {
-            while e < n && buf[e].is_ascii_digit() {
-                e += 1;
-                digits += 1;
-            }
-            // One separator (`-`, `.`, `/`, space, `) `, ` (`) followed by a digit continues.
-            let sep = match (buf.get(e), buf.get(e + 1), buf.get(e + 2)) {
-                (Some(b' ' | b'.' | b'/' | b'-'), Some(d), _) if d.is_ascii_digit() => 1,
-                (Some(b')'), Some(d), _) if d.is_ascii_digit() => 1,
-                (Some(b')' | b' '), Some(b' ' | b'('), Some(d))
-                    if d.is_ascii_digit() && buf[e] != buf[e + 1] =>
-                {
-                    2
-                }
-                _ => 0,
-            };
-            if sep == 0 {
-                break;
-            }
-            e += sep;
-        }
-        if digits >= 8 && numeric_isolated(buf, s, e) {
-            numeric::classify_run(&buf[s..e], |a, b, c| {
-                if enabled(c) {
-                    out.push(Finding {
-                        category: c,
-                        start: s + a,
-                        end: s + b,
-                    });
-                }
-            });
-        }
-        e.max(i + 1)
+    // Start: include a `+` or `(` directly before the first digit.
+    let mut s = i;
+    if s > 0 && (buf[s - 1] == b'+' || buf[s - 1] == b'(') {
+        s -= 1;
     }
+    let mut e = i;
+    let mut digits = 0;
+    loop {
+        while e < n && buf[e].is_ascii_digit() {
+            e += 1;
+            digits += 1;
+        }
+        // One separator (`-`, `.`, `/`, space, `) `, ` (`) followed by a digit continues.
+        let sep = match (buf.get(e), buf.get(e + 1), buf.get(e + 2)) {
+            (Some(b' ' | b'.' | b'/' | b'-'), Some(d), _) if d.is_ascii_digit() => 1,
+            (Some(b')'), Some(d), _) if d.is_ascii_digit() => 1,
+            (Some(b')' | b' '), Some(b' ' | b'('), Some(d))
+                if d.is_ascii_digit() && buf[e] != buf[e + 1] =>
+            {
+                2
+            }
+            _ => 0,
+        };
+        if sep == 0 {
+            break;
+        }
+        e += sep;
+    }
+    if digits >= 8 && numeric_isolated(buf, s, e) {
+        numeric::classify_run(&buf[s..e], |a, b, c| {
+            if enabled(c) {
+                out.push(Finding {
+                    category: c,
+                    start: s + a,
+                    end: s + b,
+                });
+            }
+        });
+    }
+    e.max(i + 1)
 }
 
 /// Validates the raw DFA's match of `pattern` over `buf[s..e]`; returns where the next
