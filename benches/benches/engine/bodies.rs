@@ -1,9 +1,9 @@
 //! The bodies the engine bench scans: the same order-like records as JSON, HTML, a form and
 //! protobuf, so throughput compares across formats. `leak` puts a card, an SSN, an e-mail and
-//! a token in every fourth record.
+//! a token in every fourth record. The native engine bench (`filters/engine/benches/detect.rs`)
+//! includes this file too, so native and wasm numbers are over the same bodies.
 
-/// One order-like record as JSON (the records of `filters/engine/benches/detect.rs`, so native
-/// numbers compare across the two benches).
+/// One order-like record as JSON.
 fn json_record(i: usize, leak: bool) -> String {
     let extra = if leak {
         format!(

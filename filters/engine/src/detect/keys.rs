@@ -24,17 +24,16 @@ pub fn family_of_key(key: &str) -> Option<KeyFamily> {
     thread_local! {
         static CACHE: RefCell<KeyCache<Option<KeyFamily>>> = RefCell::new(KeyCache::default());
     }
-    let compute = key_family;
     CACHE.with(|c| {
         c.borrow_mut()
-            .get(key.as_bytes(), compute)
+            .get(key.as_bytes(), key_family)
             .map(|(_, f)| *f)
-            .unwrap_or_else(|| compute(key))
+            .unwrap_or_else(|| key_family(key))
     })
 }
 
 /// The family of a raw key, normalized first; not cached.
-pub fn key_family(key: &str) -> Option<KeyFamily> {
+fn key_family(key: &str) -> Option<KeyFamily> {
     let mut norm = [0u8; 64];
     normalize(key, &mut norm).and_then(|n| family(&norm[..n]))
 }

@@ -44,7 +44,7 @@ use std::sync::Arc;
 
 pub use category::{CategoryId, CategoryKind};
 pub use config::{CustomCategory, CustomPattern, DetectError, DetectorConfig, KeyRule, Validator};
-pub use keys::key_family;
+pub use keys::family_of_key;
 use patterns::KeyFamily;
 
 /// Where a value sits: its field name and/or key path. Both optional.

@@ -3,7 +3,7 @@
 
 use memchr::memchr2;
 
-use crate::detect::{key_family, patterns::KeyFamily};
+use crate::detect::{family_of_key, patterns::KeyFamily};
 use crate::formats::decimal::push_u64;
 
 /// Keys already validated as UTF-8, with their field family. API responses repeat the same
@@ -17,7 +17,9 @@ impl KeyCache {
     /// Appends `text` to `path`, lossily if it is not UTF-8; returns the key's family when
     /// the key is cacheable (else the detector works it out).
     pub(super) fn push_to(&mut self, text: &[u8], path: &mut String) -> Option<Option<KeyFamily>> {
-        match self.0.get(text, key_family) {
+        // A miss asks the detector's per-thread family cache: this parser's cache lives for one
+        // body, the family of a key is the same in every body.
+        match self.0.get(text, family_of_key) {
             Some((key, family)) => {
                 path.push_str(key);
                 Some(*family)
