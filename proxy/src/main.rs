@@ -19,6 +19,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "L7 proxy with a native proxy-wasm host"
 )]
 struct Cli {
+    /// Log line format on stderr: `text` (coloured only on a terminal without NO_COLOR) or
+    /// `json` (one object per line, for log shippers).
+    #[arg(long, global = true, value_enum, default_value_t = cmd::LogFormatArg::Text)]
+    log_format: cmd::LogFormatArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,11 +46,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // `run` writes the filters' own logs to stderr, one `[level] plugin#context: …` line each;
-    // the proxy's start-up lines (module loads) would interleave with them.
-    cmd::init_logging(match cli.command {
-        Command::Run(_) => "warn",
+    // the proxy's start-up lines (module loads) would interleave with them. A VM failure
+    // reaches `run` as the filter's own error line, so the runtime's copy of it stays off.
+    let default = match cli.command {
+        Command::Run(_) => "warn,microwaf_runtime::pool=off",
         _ => "info",
-    });
+    };
+    cmd::init_logging(default, cli.log_format);
     match cli.command {
         Command::Serve(a) => cmd::serve::run(a),
         Command::Demo(a) => cmd::demo::run(a),

@@ -481,6 +481,17 @@ impl HttpStream {
         });
     }
 
+    /// Takes the body the filter held back in `dir` (paused chunks), without a callback. Trailers
+    /// end a stream: an embedder whose trailers callback continued forwards what was held, as
+    /// Envoy flushes buffered data ahead of continued trailers.
+    pub fn take_held_body(&mut self, dir: StreamType) -> BytesMut {
+        let d = stream_index(dir);
+        self.core
+            .run(|vm, id| Ok(vm.ctx(id).map(|c| c.bodies[d].split())))
+            .flatten()
+            .unwrap_or_default()
+    }
+
     /// `proxy_on_log` (access-log time). Runs at most once; `finish` runs it if not called.
     pub fn on_log(&mut self) {
         if !self.core.logged {

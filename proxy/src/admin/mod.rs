@@ -46,7 +46,9 @@ mod prom;
 mod service;
 mod tags;
 
-pub use logging::{init_reloadable_logging, installed_log_level, LogLevelFn};
+pub use logging::{
+    init_reloadable_logging, init_reloadable_logging_as, installed_log_level, LogFormat, LogLevelFn,
+};
 pub use prom::{
     render as render_metrics, FilterMetric, FilterMetricValue, HistogramSnapshot, CONTENT_TYPE,
 };

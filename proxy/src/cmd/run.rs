@@ -1,7 +1,9 @@
 //! `microwaf run`: replay one HTTP exchange through a chain of proxy-wasm filters without
 //! sockets, for running vendor filters locally.
 //!
-//! REQ.http / RESP.http are raw HTTP/1.1 messages. Filters see the request in chain order and
+//! REQ.http / RESP.http are raw HTTP/1.1 messages, framed as RFC 9112 says (chunked bodies are
+//! decoded and their trailers delivered to the trailers callbacks); the output is framed once, by
+//! content-length, or chunked when trailers remain. Filters see the request in chain order and
 //! the response in reverse order (Envoy's decoder/encoder order). Callouts have no network here:
 //! they fail as a reset would (the filter sees BrokenConnection). Stdout gets the response the
 //! client would receive (after `--show-upstream`, first the request the upstream would get);
@@ -18,6 +20,7 @@ use anyhow::{anyhow, bail, Context as _};
 use bytes::{Bytes, BytesMut};
 use clap::Args;
 
+use super::run_http::{parse_request, parse_response, render_request, render_response, Message};
 use super::run_props::ReplayProps;
 use microwaf_runtime::{
     CalloutReply, CalloutResponse, Decision, Embedder, FailPolicy, Headers, HttpCalloutRequest,
@@ -53,11 +56,28 @@ pub struct RunArgs {
     pub module_cache: Option<PathBuf>,
 }
 
+/// Exit status when a filter's VM failed (trap, deadline): the printed response is the fail
+/// policy's answer, not the filter's.
+const EXIT_FILTER_FAILED: u8 = 3;
+
 pub fn run(args: RunArgs) -> ExitCode {
     match replay(&args) {
-        Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
+        Ok(done) => {
+            use std::io::Write as _;
+            let mut stdout = std::io::stdout().lock();
+            if let Err(e) = stdout.write_all(&done.output).and_then(|()| stdout.flush()) {
+                eprintln!("microwaf run: cannot write the result: {e}");
+                return ExitCode::FAILURE;
+            }
+            if done.failed.is_empty() {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!(
+                "microwaf run: the VM of {} failed (see its error line above); the response is \
+                 the fail-closed answer",
+                done.failed.join(", ")
+            );
+            ExitCode::from(EXIT_FILTER_FAILED)
         }
         Err(e) => {
             eprintln!("microwaf run: {e:#}");
@@ -131,26 +151,68 @@ fn text_arg(arg: &Option<String>) -> anyhow::Result<Bytes> {
 }
 
 struct Link {
+    name: String,
     stream: HttpStream,
     waiter: Arc<Waiter>,
     props: Arc<ReplayProps>,
 }
 
-fn replay(args: &RunArgs) -> anyhow::Result<String> {
+/// What `run` prints, and the filters whose VM failed on the way.
+struct Replayed {
+    output: Vec<u8>,
+    failed: Vec<String>,
+}
+
+/// A message on its way through the chain.
+struct Leg {
+    headers: Headers,
+    body: BytesMut,
+    trailers: Headers,
+}
+
+impl Leg {
+    fn new(m: Message) -> Leg {
+        Leg {
+            headers: m.headers,
+            body: BytesMut::from(&m.body[..]),
+            trailers: m.trailers,
+        }
+    }
+
+    /// A filter's local reply replaces the response.
+    fn reply(r: LocalReply) -> Leg {
+        let mut headers = vec![(
+            Bytes::from_static(b":status"),
+            Bytes::from(r.status.to_string()),
+        )];
+        headers.extend(r.headers);
+        Leg {
+            headers,
+            body: BytesMut::from(&r.body[..]),
+            trailers: Headers::new(),
+        }
+    }
+}
+
+fn replay(args: &RunArgs) -> anyhow::Result<Replayed> {
     let raw = std::fs::read(&args.request)
         .with_context(|| format!("cannot read {}", args.request.display()))?;
-    let (mut req, req_body) = super::run_http::parse_request(&raw)
-        .with_context(|| format!("cannot parse request {}", args.request.display()))?;
-    let (mut resp, resp_body) = match &args.response {
+    let mut req = Leg::new(
+        parse_request(&raw)
+            .with_context(|| format!("cannot parse request {}", args.request.display()))?,
+    );
+    let mut resp = match &args.response {
         Some(p) => {
             let raw = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
-            super::run_http::parse_response(&raw)
-                .with_context(|| format!("cannot parse response {}", p.display()))?
+            Leg::new(
+                parse_response(&raw)
+                    .with_context(|| format!("cannot parse response {}", p.display()))?,
+            )
         }
-        None => (
-            vec![(Bytes::from_static(b":status"), Bytes::from_static(b"200"))],
-            Bytes::new(),
-        ),
+        None => Leg::new(Message {
+            headers: vec![(Bytes::from_static(b":status"), Bytes::from_static(b"200"))],
+            ..Message::default()
+        }),
     };
     let rt = Runtime::new(RuntimeConfig {
         max_instances: 16,
@@ -163,6 +225,7 @@ fn replay(args: &RunArgs) -> anyhow::Result<String> {
         let name = path
             .file_stem()
             .map_or("plugin".into(), |s| s.to_string_lossy().into_owned());
+        let cfg_name = name.clone();
         let mut cfg = PluginConfig::new(name, WasmSource::Path(path.clone()));
         cfg.plugin_config = plugin_config.clone();
         cfg.vm_config = vm_config.clone();
@@ -174,67 +237,54 @@ fn replay(args: &RunArgs) -> anyhow::Result<String> {
         let props = Arc::new(ReplayProps::default());
         let stream = plugin.http_stream(props.clone(), waiter.clone());
         chain.push(Link {
+            name: cfg_name,
             stream,
             waiter,
             props,
         });
     }
-    let mut out = String::new();
+    let mut output = Vec::new();
     let mut reply = None;
-    let mut body = BytesMut::from(&req_body[..]);
     let mut reached = chain.len();
     for (i, link) in chain.iter_mut().enumerate() {
-        match request_phase(link, &mut req, &mut body)? {
-            Some(r) => {
-                reply = Some(r);
-                reached = i;
-                break;
-            }
-            None => continue,
+        if let Some(r) = request_phase(link, &mut req)? {
+            reply = Some(r);
+            reached = i;
+            break;
         }
     }
-    let mut resp_body = BytesMut::from(&resp_body[..]);
     if let Some(r) = reply {
-        resp = vec![(
-            Bytes::from_static(b":status"),
-            Bytes::from(r.status.to_string()),
-        )];
-        resp.extend(r.headers);
-        resp_body = BytesMut::from(&r.body[..]);
+        resp = Leg::reply(r);
     } else if args.show_upstream {
-        out.push_str(&super::run_http::render_request(&req, &body));
+        output.extend(render_request(&req.headers, &req.body, &req.trailers));
     }
     for link in chain[..reached].iter_mut().rev() {
-        if let Some(r) = response_phase(link, &mut resp, &mut resp_body)? {
-            resp = vec![(
-                Bytes::from_static(b":status"),
-                Bytes::from(r.status.to_string()),
-            )];
-            resp.extend(r.headers);
-            resp_body = BytesMut::from(&r.body[..]);
+        if let Some(r) = response_phase(link, &mut resp)? {
+            resp = Leg::reply(r);
         }
     }
     for link in &mut chain {
         link.stream.on_log();
     }
-    out.push_str(&super::run_http::render_response(&resp, &resp_body));
-    Ok(out)
+    output.extend(render_response(&resp.headers, &resp.body, &resp.trailers));
+    let failed = chain
+        .iter()
+        .filter(|l| l.stream.is_failed())
+        .map(|l| l.name.clone())
+        .collect();
+    Ok(Replayed { output, failed })
 }
 
 /// Runs one filter's request phases; `Some` if it answered locally.
-fn request_phase(
-    link: &mut Link,
-    req: &mut Headers,
-    body: &mut BytesMut,
-) -> anyhow::Result<Option<LocalReply>> {
-    let eos = body.is_empty();
-    link.props.set_request(req, body.len());
-    let mut d = link.stream.on_request_headers(req, eos);
+fn request_phase(link: &mut Link, req: &mut Leg) -> anyhow::Result<Option<LocalReply>> {
+    let eos = req.body.is_empty() && req.trailers.is_empty();
+    link.props.set_request(&req.headers, req.body.len());
+    let mut d = link.stream.on_request_headers(&mut req.headers, eos);
     if d == Decision::Pause {
         if let Some(r) = link.waiter.wait()? {
             return Ok(Some(r));
         }
-        *req = link
+        req.headers = link
             .stream
             .current_headers(StreamType::Request)
             .ok_or_else(|| anyhow!("headers lost"))?;
@@ -246,22 +296,18 @@ fn request_phase(
     if eos {
         return Ok(None);
     }
-    body_phase(link, body, |s, b| s.on_request_body(b, true))
+    body_and_trailers(link, StreamType::Request, req)
 }
 
-fn response_phase(
-    link: &mut Link,
-    resp: &mut Headers,
-    body: &mut BytesMut,
-) -> anyhow::Result<Option<LocalReply>> {
-    let eos = body.is_empty();
-    link.props.set_response(resp);
-    let d = link.stream.on_response_headers(resp, eos);
+fn response_phase(link: &mut Link, resp: &mut Leg) -> anyhow::Result<Option<LocalReply>> {
+    let eos = resp.body.is_empty() && resp.trailers.is_empty();
+    link.props.set_response(&resp.headers);
+    let d = link.stream.on_response_headers(&mut resp.headers, eos);
     if d == Decision::Pause {
         if let Some(r) = link.waiter.wait()? {
             return Ok(Some(r));
         }
-        *resp = link
+        resp.headers = link
             .stream
             .current_headers(StreamType::Response)
             .ok_or_else(|| anyhow!("headers lost"))?;
@@ -271,23 +317,65 @@ fn response_phase(
     if eos {
         return Ok(None);
     }
-    body_phase(link, body, |s, b| s.on_response_body(b, true))
+    body_and_trailers(link, StreamType::Response, resp)
 }
 
-fn body_phase(
+/// The body in one chunk (ending the stream unless trailers follow), then the trailers. As in
+/// Envoy, a filter that paused resumes its direction (`proxy_continue_stream`) or continues the
+/// trailers, and what it held is forwarded without calling its body callback again.
+fn body_and_trailers(
     link: &mut Link,
-    body: &mut BytesMut,
-    call: impl Fn(&mut HttpStream, &mut BytesMut) -> Decision,
+    dir: StreamType,
+    leg: &mut Leg,
 ) -> anyhow::Result<Option<LocalReply>> {
-    loop {
-        match call(&mut link.stream, body) {
-            Decision::Continue => return Ok(None),
+    let request = dir == StreamType::Request;
+    let has_trailers = !leg.trailers.is_empty();
+    if !leg.body.is_empty() || !has_trailers {
+        let d = if request {
+            link.stream.on_request_body(&mut leg.body, !has_trailers)
+        } else {
+            link.stream.on_response_body(&mut leg.body, !has_trailers)
+        };
+        match d {
+            Decision::Continue => {}
             Decision::LocalReply(r) => return Ok(Some(r)),
-            Decision::Pause => {
-                if let Some(r) = link.waiter.wait()? {
-                    return Ok(Some(r));
-                }
+            // Held until the trailers end the stream.
+            Decision::Pause if has_trailers => {}
+            Decision::Pause => return resumed(link, dir, &mut leg.body),
+        }
+    }
+    if !has_trailers {
+        return Ok(None);
+    }
+    let d = if request {
+        link.stream.on_request_trailers(&mut leg.trailers)
+    } else {
+        link.stream.on_response_trailers(&mut leg.trailers)
+    };
+    match d {
+        Decision::Continue => {}
+        Decision::LocalReply(r) => return Ok(Some(r)),
+        Decision::Pause => {
+            if let Some(r) = link.waiter.wait()? {
+                return Ok(Some(r));
             }
         }
     }
+    let mut held = link.stream.take_held_body(dir);
+    held.extend_from_slice(&leg.body);
+    leg.body = held;
+    Ok(None)
+}
+
+/// Waits for a paused body to be resumed or answered; on resume `body` is what was held.
+fn resumed(
+    link: &mut Link,
+    dir: StreamType,
+    body: &mut BytesMut,
+) -> anyhow::Result<Option<LocalReply>> {
+    if let Some(r) = link.waiter.wait()? {
+        return Ok(Some(r));
+    }
+    *body = link.stream.take_held_body(dir);
+    Ok(None)
 }

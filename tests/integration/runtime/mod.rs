@@ -12,4 +12,5 @@ mod hostile;
 mod hostile_isolation;
 mod lifecycle;
 mod profiling;
+mod run_replay;
 mod state;
