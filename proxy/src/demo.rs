@@ -43,6 +43,29 @@ const STATS_TAGS: &str = "stats_tags:
   - {tag_name: reason, regex: \"(;reason=([^;]*))\"}
 ";
 
+/// The demo's MicroWAF policy: one of each action on the printed requests. Personal data is
+/// reported and passed on (alert), card numbers are masked inside the JSON (redact), responses
+/// carrying credentials and requests carrying attacks are refused (block, 403).
+pub const POLICY: &str = "\
+defaults:
+  default_action: alert
+  actions:
+    credit_card: redact
+    stripe_key: block
+    aws_access_key_id: block
+    github_token: block
+    generic_api_key: block
+  attacks:
+    action: block
+    inspect: [path, query, headers, body]
+block_response:
+  status: 403
+  content_type: application/json
+  body: '{\"error\":\"blocked by MicroWAF\"}'
+report:
+  values: mask
+";
+
 /// The proxy configuration (native YAML) for the demo.
 pub fn config_yaml(
     listen: SocketAddr,
@@ -52,7 +75,11 @@ pub fn config_yaml(
 ) -> String {
     let filters = match wasm {
         Some(path) => format!(
-            "    filters:\n      - name: microwaf\n        root_id: microwaf\n        code: {path:?}\n"
+            "    filters:\n      - name: microwaf\n        root_id: microwaf\n        code: {path:?}\n        config: |\n{}",
+            POLICY
+                .lines()
+                .map(|l| format!("          {l}\n"))
+                .collect::<String>()
         ),
         None => String::new(),
     };
@@ -133,7 +160,7 @@ fn route(method: &str, path: &str, body: &[u8]) -> (StatusCode, serde_json::Valu
 fn users() -> serde_json::Value {
     serde_json::json!([
         { "id": "u-1001", "name": "Ada Lovelace", "email": "ada@example.com",
-          "ssn": "123-45-6789", "plan": "pro" },
+          "ssn": "536-22-5314", "plan": "pro" },
         { "id": "u-1002", "name": "Grace Hopper", "email": "grace@example.org",
           "phone": "+1 202 555 0143", "plan": "free" },
         { "id": "u-1003", "name": "Alan Turing", "email": "alan@example.net", "plan": "team" },
@@ -159,7 +186,7 @@ mod tests {
     fn demo_routes_answer_json() {
         let (s, j) = route("GET", "/api/users/u-1001", b"");
         assert_eq!(s, StatusCode::OK);
-        assert_eq!(j["ssn"], "123-45-6789");
+        assert_eq!(j["ssn"], "536-22-5314");
         let (s, _) = route("GET", "/nope", b"");
         assert_eq!(s, StatusCode::NOT_FOUND);
     }

@@ -75,18 +75,27 @@ pub fn run(args: DemoArgs) -> ExitCode {
 
 fn print_banner(args: &DemoArgs, wasm: Option<&str>) {
     let l = args.listen;
-    let filter = wasm.unwrap_or("none (plain proxying; pass --wasm FILE)");
+    let admin = args.admin;
+    let Some(wasm) = wasm else {
+        eprintln!(
+            "\nmicrowaf demo is running without a filter (plain proxying; pass --wasm FILE).\n\
+             \n  proxy:   http://{l}\n  metrics: http://{admin}/metrics\n\
+             \nTry: curl -s http://{l}/api/users\nCtrl-C to stop.\n"
+        );
+        return;
+    };
     eprintln!(
-        "\nmicrowaf demo is running.\n\
-         \n  proxy:   http://{l}   (filter: {filter})\
+        "\nmicrowaf demo is running: MicroWAF ({wasm}) in front of a demo API.\n\
+         \n  proxy:   http://{l}\
          \n  metrics: http://{admin}/metrics\n\
-         \nTry:\
-         \n  curl -s http://{l}/api/users          # e-mails, an SSN\
-         \n  curl -s http://{l}/api/orders         # card numbers\
-         \n  curl -s http://{l}/api/config         # API keys\
-         \n  curl -s 'http://{l}/api/users?id=1%27%20OR%201=1--'   # an injection attempt\
-         \n  curl -s http://{admin}/metrics | grep -i microwaf\n\
-         \nAccess log lines (JSON) follow on stdout. Ctrl-C to stop.\n",
-        admin = args.admin
+         \nTry (the policy: personal data alerted, cards redacted, credentials and attacks blocked):\
+         \n  curl -s http://{l}/api/users        # alert: e-mails, a phone number, an SSN pass, reported\
+         \n  curl -s http://{l}/api/orders       # redact: card numbers masked, the JSON stays valid\
+         \n  curl -si http://{l}/api/config      # block: API keys in the response -> 403\
+         \n  curl -si 'http://{l}/api/users?id=1%27%20OR%201=1--'   # block: SQL injection -> 403\n\
+         \nWhere the findings go:\
+         \n  curl -s http://{admin}/metrics | grep -E '^microwaf_(matches|attacks|actions)'\
+         \n  the access log (JSON lines on stdout): blocked requests carry response flag LR.\n\
+         \nCtrl-C to stop.\n"
     );
 }

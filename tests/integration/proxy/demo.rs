@@ -42,3 +42,52 @@ async fn demo_config_exports_labelled_microwaf_metrics() {
         "an unlabelled name leaked:\n{text}"
     );
 }
+
+/// The demo's printed commands show the product: one alerted, one redacted and one blocked
+/// response, and a blocked attack.
+#[tokio::test]
+async fn demo_requests_show_alert_redact_and_block() {
+    let upstream = demo::start_upstream().await.unwrap();
+    let wasm = fixtures::wasm("microwaf_filter", Target::Wasip1);
+    let any = "127.0.0.1:0".parse().unwrap();
+    let yaml = demo::config_yaml(any, any, upstream, Some(&wasm.display().to_string()));
+    let cfg = config::parse(&yaml, "<demo>", std::path::Path::new(".")).unwrap();
+    let app = microwaf_proxy::app::App::start(cfg).await.unwrap();
+    let listen = app.proxy().addr("demo").unwrap();
+
+    // Alert: passed on unchanged, reported.
+    let users = send(listen, false, get("demo", "/api/users", false)).await;
+    assert_eq!(users.status, 200, "{}", users.text());
+    assert!(users.text().contains("536-22-5314"), "{}", users.text());
+    // Redact: the card numbers are masked and the JSON still parses.
+    let orders = send(listen, false, get("demo", "/api/orders", false)).await;
+    assert_eq!(orders.status, 200, "{}", orders.text());
+    let v: serde_json::Value = serde_json::from_str(&orders.text()).expect("valid JSON");
+    let card = v["orders"][0]["card"]["number"].as_str().unwrap();
+    assert!(!card.contains("4111"), "card not redacted: {card}");
+    assert!(!orders.text().contains("5500-0000"), "{}", orders.text());
+    // Block: credentials in the response, an injection in the request.
+    let config = send(listen, false, get("demo", "/api/config", false)).await;
+    assert_eq!(config.status, 403, "{}", config.text());
+    assert!(!config.text().contains("AKIA"), "{}", config.text());
+    let attack = send(
+        listen,
+        false,
+        get("demo", "/api/users?id=1%27%20OR%201=1--", false),
+    )
+    .await;
+    assert_eq!(attack.status, 403, "{}", attack.text());
+
+    let admin = app.admin_addr().unwrap();
+    let metrics = send(admin, false, get("admin", "/metrics", false))
+        .await
+        .text();
+    for needle in [
+        "microwaf_matches{category=\"us_ssn\"",
+        "microwaf_attacks{category=\"sql_injection\"",
+        "action=\"redact\"",
+        "action=\"block\"",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
+    }
+}
