@@ -6,14 +6,19 @@ use microwaf_tests::fixtures::{self, Target};
 
 use super::harness::*;
 
-#[tokio::test]
-async fn demo_config_exports_labelled_microwaf_metrics() {
+/// The demo's upstream and configuration, with the MicroWAF filter, on ephemeral ports.
+async fn start_demo() -> microwaf_proxy::app::App {
     let upstream = demo::start_upstream().await.unwrap();
     let wasm = fixtures::wasm("microwaf_filter", Target::Wasip1);
     let any = "127.0.0.1:0".parse().unwrap();
     let yaml = demo::config_yaml(any, any, upstream, Some(&wasm.display().to_string()));
     let cfg = config::parse(&yaml, "<demo>", std::path::Path::new(".")).unwrap();
-    let app = microwaf_proxy::app::App::start(cfg).await.unwrap();
+    microwaf_proxy::app::App::start(cfg).await.unwrap()
+}
+
+#[tokio::test]
+async fn demo_config_exports_labelled_microwaf_metrics() {
+    let app = start_demo().await;
     let listen = app.proxy().addr("demo").unwrap();
     let r = send(listen, false, get("demo", "/api/users", false)).await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -47,12 +52,7 @@ async fn demo_config_exports_labelled_microwaf_metrics() {
 /// response, and a blocked attack.
 #[tokio::test]
 async fn demo_requests_show_alert_redact_and_block() {
-    let upstream = demo::start_upstream().await.unwrap();
-    let wasm = fixtures::wasm("microwaf_filter", Target::Wasip1);
-    let any = "127.0.0.1:0".parse().unwrap();
-    let yaml = demo::config_yaml(any, any, upstream, Some(&wasm.display().to_string()));
-    let cfg = config::parse(&yaml, "<demo>", std::path::Path::new(".")).unwrap();
-    let app = microwaf_proxy::app::App::start(cfg).await.unwrap();
+    let app = start_demo().await;
     let listen = app.proxy().addr("demo").unwrap();
 
     // Alert: passed on unchanged, reported.
