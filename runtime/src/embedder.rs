@@ -34,6 +34,20 @@ impl LocalReply {
         Self::status_only(503, details)
     }
 
+    /// `text` as a `grpc-message` value: percent-encoded as the gRPC HTTP/2 protocol asks
+    /// (bytes outside printable ASCII, and `%` itself), so any message fits a header.
+    pub fn grpc_message(text: &[u8]) -> String {
+        let mut out = String::with_capacity(text.len());
+        for &b in text {
+            if (0x20..0x7f).contains(&b) && b != b'%' {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+
     /// A plain-text reply the runtime itself generates (fail-closed 503, buffer limits).
     pub fn status_only(status: u32, details: &str) -> Self {
         let body = Bytes::from(match status {

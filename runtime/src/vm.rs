@@ -206,19 +206,44 @@ impl Vm {
         let Some(mut reply) = self.ctx(id).and_then(|c| c.local_reply.take()) else {
             return Ok(None);
         };
+        if let Some(code) = reply.grpc_status {
+            // Envoy answers a gRPC local reply trailers-only: HTTP 200 and one header block
+            // carrying the status, the body as the (percent-encoded) message, no content-length.
+            let mut headers = vec![
+                (
+                    Bytes::from_static(b"content-type"),
+                    Bytes::from_static(b"application/grpc"),
+                ),
+                (
+                    Bytes::from_static(b"grpc-status"),
+                    Bytes::from(code.to_string()),
+                ),
+            ];
+            if !reply.body.is_empty() {
+                headers.push((
+                    Bytes::from_static(b"grpc-message"),
+                    Bytes::from(LocalReply::grpc_message(&reply.body)),
+                ));
+            }
+            headers.append(&mut reply.headers);
+            reply.headers = headers;
+            reply.status = 200;
+            reply.body = Bytes::new();
+        }
         let mut headers = vec![(
             Bytes::from_static(b":status"),
             Bytes::from(reply.status.to_string()),
         )];
         headers.append(&mut reply.headers);
         let has = |h: &[(Bytes, Bytes)], n: &[u8]| h.iter().any(|(k, _)| k.as_ref() == n);
+        let grpc = reply.grpc_status.is_some();
         if !reply.body.is_empty() && !has(&headers, b"content-type") {
             headers.push((
                 Bytes::from_static(b"content-type"),
                 Bytes::from_static(b"text/plain"),
             ));
         }
-        if !has(&headers, b"content-length") {
+        if !grpc && !has(&headers, b"content-length") {
             headers.push((
                 Bytes::from_static(b"content-length"),
                 Bytes::from(reply.body.len().to_string()),

@@ -518,17 +518,22 @@ pub fn local_response(r: &LocalReply, grpc: bool) -> Response<ProxyBody> {
         }
     }
     if grpc || r.grpc_status.is_some() {
-        let code = r
-            .grpc_status
-            .unwrap_or_else(|| grpc_status_for(r.status.as_u16()));
+        // Trailers-only: one header block with END_STREAM, so nothing may announce a body.
+        headers.remove(header::CONTENT_LENGTH);
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/grpc"),
         );
-        headers.insert("grpc-status", HeaderValue::from(code));
-        let msg = String::from_utf8_lossy(&r.body);
-        if let Ok(v) = HeaderValue::from_str(msg.trim()) {
-            if !msg.trim().is_empty() {
+        if !headers.contains_key("grpc-status") {
+            let code = r
+                .grpc_status
+                .unwrap_or_else(|| grpc_status_for(r.status.as_u16()));
+            headers.insert("grpc-status", HeaderValue::from(code));
+        }
+        let msg = r.body.trim_ascii();
+        if !msg.is_empty() && !headers.contains_key("grpc-message") {
+            let encoded = microwaf_runtime::LocalReply::grpc_message(msg);
+            if let Ok(v) = HeaderValue::from_str(&encoded) {
                 headers.insert("grpc-message", v);
             }
         }

@@ -8,6 +8,7 @@ mod demo;
 mod envoy;
 mod fields;
 mod filters;
+mod grpc_local_reply;
 pub(crate) mod harness;
 mod limits;
 mod limits_more;

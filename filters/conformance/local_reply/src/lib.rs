@@ -4,7 +4,9 @@
 //! Driven by request headers so one plugin instance covers every case:
 //! `x-local-reply: <status>` triggers the reply, `x-local-reply-phase: headers|body` picks the
 //! callback (default `headers`). `x-reset-stream` (any value) instead resets the stream with
-//! `proxy_close_stream(HttpRequest)`.
+//! `proxy_close_stream(HttpRequest)`. `x-local-grpc: <code>` (7, 14, 16; others → 2) answers
+//! with `send_grpc_response` (the SDK's gRPC abort: HTTP 200, gRPC status `<code>`, message
+//! `denied: 100% sure`, metadata `x-local-reply: 1`).
 
 use fixture_support::info;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -66,6 +68,29 @@ impl HttpContext for LocalReply {
         if self.get_http_request_header("x-reset-stream").is_some() {
             info(&format!("local_reply: resetting #{}", self.context_id));
             self.reset_http_request();
+            return Action::Pause;
+        }
+        if let Some(code) = self
+            .get_http_request_header("x-local-grpc")
+            .and_then(|v| v.parse::<i32>().ok())
+        {
+            info(&format!(
+                "local_reply: grpc status {code} #{}",
+                self.context_id
+            ));
+            use proxy_wasm::types::GrpcStatusCode as G;
+            let status = match code {
+                7 => G::PermissionDenied,
+                14 => G::Unavailable,
+                16 => G::Unauthenticated,
+                _ => G::Unknown,
+            };
+            self.send_grpc_response(
+                status,
+                Some("denied: 100% sure"),
+                vec![("x-local-reply", b"1")],
+            );
+            self.sent = true;
             return Action::Pause;
         }
         self.status = self
