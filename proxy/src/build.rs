@@ -59,6 +59,16 @@ pub struct LoadCtx {
     pub workers: Option<usize>,
 }
 
+/// The configuration's clusters, ready to send (used alone by `microwaf run`'s callouts). Must
+/// run inside a tokio runtime (DNS clusters start resolving).
+pub fn clusters(cfg: &Config) -> Result<Arc<Clusters>, BuildError> {
+    let mut clusters = HashMap::new();
+    for c in &cfg.clusters {
+        clusters.insert(c.name.clone(), Cluster::new(cluster_spec(c)?));
+    }
+    Ok(Arc::new(clusters))
+}
+
 /// Makes the filter factory of one configured plugin (the wasm adapter, or a test's).
 pub type FilterLoader<'a> =
     dyn FnMut(&WasmPlugin, &LoadCtx) -> Result<Arc<dyn HttpFilterFactory>, BuildError> + 'a;
@@ -70,11 +80,7 @@ pub fn build(
     load: &mut FilterLoader<'_>,
     workers: Option<usize>,
 ) -> Result<State, BuildError> {
-    let mut clusters = HashMap::new();
-    for c in &cfg.clusters {
-        clusters.insert(c.name.clone(), Cluster::new(cluster_spec(c)?));
-    }
-    let clusters = Arc::new(clusters);
+    let clusters = clusters(cfg)?;
     let ctx = LoadCtx {
         clusters: clusters.clone(),
         node: Arc::new(cfg.node.clone()),

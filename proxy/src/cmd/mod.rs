@@ -4,6 +4,7 @@ pub mod bench;
 pub mod compile;
 pub mod demo;
 pub mod run;
+mod run_callout;
 mod run_http;
 mod run_props;
 pub mod scan;

@@ -4,8 +4,9 @@
 //! REQ.http / RESP.http are raw HTTP/1.1 messages, framed as RFC 9112 says (chunked bodies are
 //! decoded and their trailers delivered to the trailers callbacks); the output is framed once, by
 //! content-length, or chunked when trailers remain. Filters see the request in chain order and
-//! the response in reverse order (Envoy's decoder/encoder order). Callouts have no network here:
-//! they fail as a reset would (the filter sees BrokenConnection). Stdout gets the response the
+//! the response in reverse order (Envoy's decoder/encoder order). Callouts go where `--callout`
+//! says (a local server or a recorded answer, see `run_callout`); to any other cluster they fail
+//! as a reset would (the filter sees BrokenConnection). Stdout gets the response the
 //! client would receive (after `--show-upstream`, first the request the upstream would get);
 //! filter logs go to stderr as `[level] plugin#context: message`. Filters reading request
 //! attributes (`request.path`, `request.headers.<name>`, `response.code`, …) get them from the
@@ -20,10 +21,11 @@ use anyhow::{anyhow, bail, Context as _};
 use bytes::{Bytes, BytesMut};
 use clap::Args;
 
+use super::run_callout::Callouts;
 use super::run_http::{parse_request, parse_response, render_request, render_response, Message};
 use super::run_props::ReplayProps;
 use microwaf_runtime::{
-    CalloutReply, CalloutResponse, Decision, Embedder, FailPolicy, Headers, HttpCalloutRequest,
+    CalloutReply, Decision, Embedder, FailPolicy, GrpcCalloutRequest, Headers, HttpCalloutRequest,
     HttpStream, LocalReply, LogLevel, PluginConfig, Runtime, RuntimeConfig, Status, StreamEvents,
     StreamType, WasmSource,
 };
@@ -51,6 +53,12 @@ pub struct RunArgs {
     /// Print the request the upstream would receive before the response.
     #[arg(long)]
     pub show_upstream: bool,
+    /// Answer the callouts to cluster NAME: `NAME=http://HOST:PORT` sends them to a local server
+    /// (HTTP/1.1, gRPC over HTTP/2), `NAME=@FILE` answers with a recorded HTTP/1.1 response
+    /// (for gRPC: its grpc-status/grpc-message and first message). Repeat per cluster. Calls to
+    /// other clusters fail as a reset would.
+    #[arg(long = "callout", value_name = "NAME=URL|@FILE")]
+    pub callouts: Vec<String>,
     /// Precompiled-module cache directory (default: the user's cache directory, as `serve`).
     #[arg(long)]
     pub module_cache: Option<PathBuf>,
@@ -86,13 +94,17 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
 }
 
-/// Logs to stderr; callouts fail like a reset.
-struct CliEmbedder;
+/// Logs to stderr; callouts as `--callout` says.
+struct CliEmbedder {
+    callouts: Callouts,
+}
 
 impl Embedder for CliEmbedder {
-    fn http_call(&self, _: HttpCalloutRequest, reply: CalloutReply) -> Result<(), Status> {
-        std::thread::spawn(move || reply(CalloutResponse { result: None }));
-        Ok(())
+    fn http_call(&self, req: HttpCalloutRequest, reply: CalloutReply) -> Result<(), Status> {
+        self.callouts.http_call(req, reply)
+    }
+    fn grpc_call(&self, req: GrpcCalloutRequest, reply: CalloutReply) -> Result<(), Status> {
+        self.callouts.grpc_call(req, reply)
     }
     fn log(&self, plugin: &str, context: u32, level: LogLevel, message: &str) {
         eprintln!(
@@ -220,6 +232,9 @@ fn replay(args: &RunArgs) -> anyhow::Result<Replayed> {
         ..Default::default()
     })?;
     let (plugin_config, vm_config) = (text_arg(&args.plugin_config)?, text_arg(&args.vm_config)?);
+    let embedder = Arc::new(CliEmbedder {
+        callouts: Callouts::new(&args.callouts)?,
+    });
     let mut chain = Vec::new();
     for path in &args.wasm {
         let name = path
@@ -232,7 +247,7 @@ fn replay(args: &RunArgs) -> anyhow::Result<Replayed> {
         cfg.root_id = args.root_id.clone();
         cfg.vm_count = Some(1);
         cfg.fail_policy = FailPolicy::FailClosed;
-        let plugin = rt.load_plugin(cfg, Arc::new(CliEmbedder))?;
+        let plugin = rt.load_plugin(cfg, embedder.clone())?;
         let waiter = Arc::new(Waiter::default());
         let props = Arc::new(ReplayProps::default());
         let stream = plugin.http_stream(props.clone(), waiter.clone());

@@ -184,3 +184,76 @@ fn logs_are_plain_text_when_piped_and_json_on_request() {
     assert_eq!(v["level"], "INFO");
     assert_eq!(v["fields"]["message"], "wasm module loaded");
 }
+
+/// `--callout NAME=@FILE` answers HTTP and gRPC calls from a recording, `NAME=http://…` sends
+/// them to a live server, and a call to any other cluster is accepted and fails later (the SDK's
+/// gRPC example unwraps the dispatch result; it must not see InternalFailure).
+#[test]
+fn callouts_are_answered_from_files_and_local_servers() {
+    let callouts = fixtures::wasm("callouts", Target::Wasip1);
+    let replay = |headers: &str, config: &str, extra: &[&str]| {
+        let req = file(
+            "callout.http",
+            format!("GET / HTTP/1.1\r\nHost: a\r\nx-callout-mode: reply\r\n{headers}\r\n")
+                .as_bytes(),
+        );
+        let mut args = vec![
+            "run".to_owned(),
+            "--wasm".to_owned(),
+            callouts.display().to_string(),
+            "--plugin-config".to_owned(),
+            config.to_owned(),
+            "--request".to_owned(),
+            req.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = run(&args, &[]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        text(&o.stdout)
+    };
+
+    let recorded = file(
+        "callout-resp.http",
+        b"HTTP/1.1 201 Created\r\nx-from: file\r\ncontent-length: 8\r\n\r\nrecorded",
+    );
+    let at = format!("callout=@{}", recorded.display());
+    let out = replay("", "{}", &["--callout", &at]);
+    assert!(out.starts_with("HTTP/1.1 201 Created\r\n"), "{out}");
+    assert!(out.contains("x-callout-header-x-from: file\r\n"), "{out}");
+    assert!(out.ends_with("\r\n\r\nrecorded"), "{out}");
+
+    let grpc_file = file(
+        "callout-grpc.http",
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\ntransfer-encoding: chunked\r\n\r\n\
+          9\r\n\0\0\0\0\x04pong\r\n0\r\ngrpc-status: 0\r\n\r\n",
+    );
+    let at = format!("callout=@{}", grpc_file.display());
+    let out = replay("x-callout-kind: grpc\r\n", "{}", &["--callout", &at]);
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    assert!(out.ends_with("\r\n\r\npong"), "{out}");
+
+    // No --callout for the cluster: the gRPC dispatch is accepted, the call fails later.
+    let out = replay("x-callout-kind: grpc\r\n", "{}", &[]);
+    assert!(out.starts_with("HTTP/1.1 502 "), "{out}");
+    assert!(out.contains("x-grpc-status: 14\r\n"), "{out}");
+    let out = replay("", "{}", &[]);
+    assert!(out.starts_with("HTTP/1.1 503 "), "{out}");
+    assert!(out.contains("x-callout-failed: 11\r\n"), "{out}");
+
+    // A live server: the proxy's own clusters carry the calls.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let up = rt.block_on(crate::proxy::harness::upstream("live"));
+    let url = format!("callout=http://{up}");
+    let out = replay("", r#"{"path": "/name"}"#, &["--callout", &url]);
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    assert!(out.ends_with("\r\n\r\nlive"), "{out}");
+    // The upstream answers `/trailers/...` as a gRPC echo over HTTP/2.
+    let out = replay(
+        "x-callout-kind: grpc\r\nx-grpc-message: hello\r\n",
+        r#"{"grpc_service": "trailers"}"#,
+        &["--callout", &url],
+    );
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    assert!(out.ends_with("\r\n\r\nhello"), "{out}");
+}
