@@ -2,7 +2,9 @@
 //! upstream TLS context), and copy bytes both ways through the wasm network filters when
 //! configured (`on_new_connection`, `on_downstream_data`, `on_upstream_data`; paused data is
 //! kept by the runtime and handed back accumulated). The cluster's breakers and the
-//! listener's idle timeout apply as in Envoy's `tcp_proxy`.
+//! listener's idle timeout apply as in Envoy's `tcp_proxy`. As there, the network filters'
+//! new-connection callbacks run before the upstream connection is made, and a filter may set
+//! the cluster ([`CLUSTER_KEY`]) and the idle timeout ([`IDLE_TIMEOUT_KEY`]) in filter state.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +19,13 @@ use tokio::time::Instant;
 use crate::conn::ConnInfo;
 use crate::http::filter::{HttpFilterFactory, StreamInfo};
 use crate::http::service::Clusters;
+
+/// Envoy's filter-state key naming the cluster `tcp_proxy` connects to, set by a network filter
+/// (`set_envoy_filter_state`) in its new-connection callback.
+pub const CLUSTER_KEY: &str = "envoy.tcp_proxy.cluster";
+
+/// Envoy's filter-state key for a per-connection idle timeout in milliseconds (0: none).
+pub const IDLE_TIMEOUT_KEY: &str = "envoy.tcp_proxy.per_connection_idle_timeout_ms";
 
 /// A `tcp_proxy` network filter, with the network wasm filters in front of it.
 pub struct TcpProxy {
@@ -36,43 +45,21 @@ impl TcpProxy {
     where
         I: AsyncRead + AsyncWrite + Unpin,
     {
-        let Some(cluster) = clusters.get(&self.cluster) else {
-            tracing::warn!(cluster = %self.cluster, "tcp_proxy: unknown cluster");
-            return;
-        };
-        let Some(ep) = cluster.pick_endpoint() else {
-            tracing::warn!(cluster = %self.cluster, "tcp_proxy: no endpoints");
-            return;
-        };
-        // Envoy's breakers for TCP: one connection slot for the session, one pending slot
-        // while connecting; over either the downstream is closed (`UO`).
-        let breakers = cluster.spec.breakers;
-        let Some(_conn_slot) = cluster.connections.try_acquire(breakers.max_connections) else {
-            tracing::info!(cluster = %self.cluster, "tcp_proxy: max_connections overflow");
-            return;
-        };
-        let Some(pending) = cluster.pending.try_acquire(breakers.max_pending) else {
-            tracing::info!(cluster = %self.cluster, "tcp_proxy: max_pending overflow");
-            return;
-        };
-        let addr = ep.addr;
-        let up = match connect(addr, &ep.transport, &cluster.spec.connect, conn.peer).await {
-            Ok(up) => up,
-            Err(e) => {
-                tracing::info!(%addr, error = %e, "tcp_proxy: upstream connect failed");
-                return;
-            }
-        };
-        drop(pending);
+        let cluster_meta = clusters
+            .get(&self.cluster)
+            .map(|c| c.spec.metadata.clone())
+            .unwrap_or_default();
         let info = StreamInfo {
             conn: Arc::new(conn),
             request_id: String::new(),
             route_name: None,
             cluster: Some(self.cluster.clone()),
             route_metadata: Default::default(),
-            cluster_metadata: cluster.spec.metadata.clone(),
+            cluster_metadata: cluster_meta,
             downstream_addr: "0.0.0.0:0".parse().expect("literal"),
         };
+        // Envoy's order: the network filters' new-connection callbacks run before `tcp_proxy`
+        // connects, so a filter can pick the cluster through filter state.
         let mut streams: Vec<NetworkStream> = self
             .filters
             .iter()
@@ -84,6 +71,56 @@ impl TcpProxy {
         {
             return;
         }
+        let chosen = streams
+            .iter_mut()
+            .filter_map(|s| s.filter_state(CLUSTER_KEY))
+            .next_back()
+            .map(|v| String::from_utf8_lossy(&v).into_owned());
+        let name = chosen.as_deref().unwrap_or(&self.cluster);
+        // A filter's per-connection idle timeout replaces the listener's (0: none), as in Envoy.
+        let idle_timeout = match streams
+            .iter_mut()
+            .filter_map(|s| s.filter_state(IDLE_TIMEOUT_KEY))
+            .next_back()
+        {
+            Some(v) => match std::str::from_utf8(&v)
+                .ok()
+                .and_then(|t| t.trim().parse::<u64>().ok())
+            {
+                Some(0) => None,
+                Some(ms) => Some(Duration::from_millis(ms)),
+                None => self.idle_timeout,
+            },
+            None => self.idle_timeout,
+        };
+        let Some(cluster) = clusters.get(name) else {
+            tracing::warn!(cluster = %name, "tcp_proxy: unknown cluster; connection closed");
+            return;
+        };
+        let Some(ep) = cluster.pick_endpoint() else {
+            tracing::warn!(cluster = %name, "tcp_proxy: no endpoints");
+            return;
+        };
+        // Envoy's breakers for TCP: one connection slot for the session, one pending slot
+        // while connecting; over either the downstream is closed (`UO`).
+        let breakers = cluster.spec.breakers;
+        let Some(_conn_slot) = cluster.connections.try_acquire(breakers.max_connections) else {
+            tracing::info!(cluster = %name, "tcp_proxy: max_connections overflow");
+            return;
+        };
+        let Some(pending) = cluster.pending.try_acquire(breakers.max_pending) else {
+            tracing::info!(cluster = %name, "tcp_proxy: max_pending overflow");
+            return;
+        };
+        let addr = ep.addr;
+        let up = match connect(addr, &ep.transport, &cluster.spec.connect, info.conn.peer).await {
+            Ok(up) => up,
+            Err(e) => {
+                tracing::info!(%addr, error = %e, "tcp_proxy: upstream connect failed");
+                return;
+            }
+        };
+        drop(pending);
         let streams = Mutex::new(streams);
         let activity = Mutex::new(Instant::now());
         let (dr, dw) = tokio::io::split(down);
@@ -102,8 +139,8 @@ impl TcpProxy {
         };
         tokio::select! {
             _ = both => {}
-            _ = idle(&activity, self.idle_timeout) => {
-                tracing::debug!(cluster = %self.cluster, "tcp_proxy: idle timeout");
+            _ = idle(&activity, idle_timeout) => {
+                tracing::debug!(cluster = %name, "tcp_proxy: idle timeout");
             }
         }
     }

@@ -43,6 +43,20 @@ impl NetworkStream {
         }
     }
 
+    /// The filter-state value this connection's filter stored under `key` (Envoy's
+    /// `set_envoy_filter_state`, e.g. `envoy.tcp_proxy.cluster`), read by the embedder's
+    /// `tcp_proxy` after the new-connection callbacks, as Envoy's reads it when it connects.
+    pub fn filter_state(&mut self, key: &str) -> Option<bytes::Bytes> {
+        self.core
+            .run(|vm, id| {
+                Ok(vm
+                    .ctx(id)
+                    .and_then(|c| c.filter_state.get(key.as_bytes()))
+                    .map(|e| e.value.clone()))
+            })
+            .flatten()
+    }
+
     /// `proxy_on_new_connection`.
     pub fn on_new_connection(&mut self) -> NetworkDecision {
         let r = self.core.run(|vm, id| {

@@ -5,9 +5,9 @@
 //!   schema = 4, span = 5) declares a typed filter-state property for `set_property`;
 //!   unparsable arguments or a second declaration of a name → `BadArgument`.
 //! - `set_envoy_filter_state`: `SetEnvoyFilterStateArguments` (path = 1, value = 2, span = 3)
-//!   stores `value` in filter state under `path`, readable as `filter_state.<path>`. As in
-//!   Envoy, only keys with a registered filter-state object factory are accepted
-//!   ([`ENVOY_FILTER_STATE_KEYS`]); any other key → `NotFound`. No filter state (root
+//!   stores `value` in filter state under `path`, readable as `filter_state.<path>`. Only the
+//!   keys of [`ENVOY_FILTER_STATE_KEYS`] (Envoy factories microwaf acts on) are accepted; any
+//!   other key → `NotFound`, as Envoy answers a key without a factory. No filter state (root
 //!   context) → `NotFound`.
 //! - Any other name → `NotFound`.
 
@@ -22,13 +22,24 @@ use proto::{fields, text, Field, Malformed};
 
 pub use zlib::{compress, uncompress};
 
-/// The filter-state keys Envoy registers an object factory for (`StreamInfo::FilterState::
-/// ObjectFactory`) that a filter may set through `set_envoy_filter_state`. Envoy answers an
-/// unregistered key with `NotFound`, so filters written for Envoy only use these.
+/// The filter-state keys a filter may set through `set_envoy_filter_state`: those of Envoy's
+/// registered object factories (`StreamInfo::FilterState::ObjectFactory`) that microwaf acts
+/// on. The proxy's `tcp_proxy` connects to `envoy.tcp_proxy.cluster` and applies
+/// `envoy.tcp_proxy.per_connection_idle_timeout_ms`; `envoy.string` and
+/// `envoy.hashable_string` are plain values other filters read back as `filter_state.<key>`.
+/// Envoy answers a key without a factory with `NotFound`; so does microwaf for the keys Envoy
+/// knows but microwaf would not act on ([`ENVOY_FILTER_STATE_REFUSED`]): an Ok that changes
+/// nothing would let a filter believe it routed or re-targeted a connection.
 pub const ENVOY_FILTER_STATE_KEYS: &[&str] = &[
     "envoy.tcp_proxy.cluster",
-    "envoy.tcp_proxy.disable_tunneling",
     "envoy.tcp_proxy.per_connection_idle_timeout_ms",
+    "envoy.string",
+    "envoy.hashable_string",
+];
+
+/// Keys Envoy acts on that microwaf refuses (`NotFound`), listed in docs/abi.md.
+pub const ENVOY_FILTER_STATE_REFUSED: &[&str] = &[
+    "envoy.tcp_proxy.disable_tunneling",
     "envoy.network.upstream_server_name",
     "envoy.network.application_protocols",
     "envoy.network.upstream_subject_alt_names",
@@ -38,8 +49,6 @@ pub const ENVOY_FILTER_STATE_KEYS: &[&str] = &[
     "envoy.upstream.dynamic_host",
     "envoy.upstream.dynamic_port",
     "envoy.ratelimit.hits_addend",
-    "envoy.string",
-    "envoy.hashable_string",
 ];
 
 /// Default cap on `uncompress` output.

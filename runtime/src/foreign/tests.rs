@@ -102,8 +102,8 @@ fn set_envoy_filter_state_is_readable_as_filter_state() {
     let f = ForeignFunctions::default();
     let mut d = DeclaredProperties::default();
     let mut state = FilterState::default();
-    // path = "envoy.network.upstream_server_name", value = "backend.local", span = 1
-    let path = b"envoy.network.upstream_server_name";
+    // path = "envoy.tcp_proxy.cluster", value = "backend.local", span = 1
+    let path = b"envoy.tcp_proxy.cluster";
     let mut args = vec![0x0a, path.len() as u8];
     args.extend_from_slice(path);
     args.extend_from_slice(&[0x12, 13]);
@@ -148,18 +148,23 @@ fn set_envoy_filter_state_rejects_a_key_without_an_envoy_factory() {
     let f = ForeignFunctions::default();
     let mut d = DeclaredProperties::default();
     let mut state = FilterState::default();
-    let path = b"fixture.unknown_key";
-    let mut args = vec![0x0a, path.len() as u8];
-    args.extend_from_slice(path);
-    args.extend_from_slice(&[0x12, 1, b'v']);
-    let r = call(
-        &f,
-        "set_envoy_filter_state",
-        &args,
-        &mut d,
-        Some(&mut state),
-    );
-    assert_eq!(r, Err(Status::NotFound));
-    let key = [&b"filter_state\0"[..], path].concat();
-    assert!(get_property(&key, &[], Some(&state)).is_err(), "not stored");
+    // An unknown key, and one Envoy acts on but microwaf would not: refused, not stored.
+    for path in [
+        &b"fixture.unknown_key"[..],
+        b"envoy.network.upstream_server_name",
+    ] {
+        let mut args = vec![0x0a, path.len() as u8];
+        args.extend_from_slice(path);
+        args.extend_from_slice(&[0x12, 1, b'v']);
+        let r = call(
+            &f,
+            "set_envoy_filter_state",
+            &args,
+            &mut d,
+            Some(&mut state),
+        );
+        assert_eq!(r, Err(Status::NotFound));
+        let key = [&b"filter_state\0"[..], path].concat();
+        assert!(get_property(&key, &[], Some(&state)).is_err(), "not stored");
+    }
 }

@@ -19,6 +19,7 @@ mod pki;
 mod props;
 mod reload_listeners;
 mod streaming;
+mod tcp_route;
 mod tcp_tls;
 mod timeouts;
 mod tls;

@@ -4,7 +4,10 @@
 //! upstream chunk (upstream → client) gets `l4:` prepended (prepend form). Both rewrites are
 //! independent of how the bytes are chunked, so tests can assert exact output. Byte and
 //! connection counts go to counters `fixture_l4_connections`, `fixture_l4_downstream_bytes`
-//! and `fixture_l4_upstream_bytes`.
+//! and `fixture_l4_upstream_bytes`. Plugin configuration `route=<cluster>` and/or `idle=<ms>`
+//! make each new connection set Envoy's `envoy.tcp_proxy.cluster` /
+//! `envoy.tcp_proxy.per_connection_idle_timeout_ms` filter state (foreign function
+//! `set_envoy_filter_state`), so `tcp_proxy` connects to that cluster, with that idle timeout.
 
 use fixture_support::info;
 use proxy_wasm::hostcalls;
@@ -13,7 +16,9 @@ use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType, PeerType};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Trace);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { metrics: None }) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+        Box::new(Root { metrics: None, route: None, idle: None })
+    });
 }}
 
 #[derive(Debug, Clone, Copy)]
@@ -25,12 +30,27 @@ struct Metrics {
 
 struct Root {
     metrics: Option<Metrics>,
+    /// `route=<cluster>` from the plugin configuration.
+    route: Option<String>,
+    /// `idle=<ms>` from the plugin configuration.
+    idle: Option<String>,
 }
 
 impl Context for Root {}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
+        let config = self
+            .get_plugin_configuration()
+            .and_then(|c| String::from_utf8(c).ok())
+            .unwrap_or_default();
+        let setting = |name: &str| {
+            config
+                .split_whitespace()
+                .find_map(|t| t.strip_prefix(name).map(str::to_owned))
+        };
+        self.route = setting("route=");
+        self.idle = setting("idle=");
         let define = |name| hostcalls::define_metric(MetricType::Counter, name);
         if let (Ok(connections), Ok(downstream), Ok(upstream)) = (
             define("fixture_l4_connections"),
@@ -55,6 +75,8 @@ impl RootContext for Root {
             context_id,
             metrics: self.metrics,
             upstream_started: false,
+            route: self.route.clone(),
+            idle: self.idle.clone(),
         }))
     }
 }
@@ -63,6 +85,8 @@ struct Connection {
     context_id: u32,
     metrics: Option<Metrics>,
     upstream_started: bool,
+    route: Option<String>,
+    idle: Option<String>,
 }
 
 fn peer(peer: PeerType) -> &'static str {
@@ -87,6 +111,26 @@ impl StreamContext for Connection {
     fn on_new_connection(&mut self) -> Action {
         info(&format!("l4: new connection #{}", self.context_id));
         self.count(|m| m.connections, 1);
+        let keys = [
+            ("envoy.tcp_proxy.cluster", &self.route),
+            ("envoy.tcp_proxy.per_connection_idle_timeout_ms", &self.idle),
+        ];
+        for (key, value) in keys {
+            let Some(value) = value else { continue };
+            // SetEnvoyFilterStateArguments: path = 1, value = 2 (both length-delimited).
+            let mut args = Vec::new();
+            for (tag, field) in [(0x0a, key), (0x12, value.as_str())] {
+                args.push(tag);
+                args.push(field.len() as u8);
+                args.extend_from_slice(field.as_bytes());
+            }
+            let status = hostcalls::call_foreign_function("set_envoy_filter_state", Some(&args));
+            info(&format!(
+                "l4: set {key}={value} #{}: {}",
+                self.context_id,
+                if status.is_ok() { "ok" } else { "refused" }
+            ));
+        }
         Action::Continue
     }
 
