@@ -119,6 +119,7 @@ pub fn build(
                     cluster: t.cluster.clone(),
                     filters,
                     idle_timeout: t.idle_timeout,
+                    access_log: access_log(t.access_log.as_ref())?,
                 }))
             }
         };

@@ -7,6 +7,7 @@
 //! the cluster ([`CLUSTER_KEY`]) and the idle timeout ([`IDLE_TIMEOUT_KEY`]) in filter state.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
+use crate::access_log::{AccessLog, Entry};
 use crate::conn::ConnInfo;
 use crate::http::filter::{HttpFilterFactory, StreamInfo};
 use crate::http::service::Clusters;
@@ -33,6 +35,28 @@ pub struct TcpProxy {
     pub filters: Vec<Arc<dyn HttpFilterFactory>>,
     /// Close both sides after this long without a byte either way (Envoy's default 1 h).
     pub idle_timeout: Option<Duration>,
+    /// One JSON line per connection when it ends (Envoy's `tcp_proxy` `access_log`).
+    pub access_log: Option<Arc<AccessLog>>,
+}
+
+/// What one connection's access-log line reports.
+#[derive(Default)]
+struct Session {
+    cluster: Option<String>,
+    upstream: Option<SocketAddr>,
+    /// Envoy's response flags: `NR` no cluster, `UH` no endpoint, `UO` overflow, `UF` connect
+    /// failure, `SI` idle timeout.
+    flags: Vec<&'static str>,
+    reason: String,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+}
+
+impl Session {
+    fn fail(&mut self, flag: &'static str, reason: String) {
+        self.flags.push(flag);
+        self.reason = reason;
+    }
 }
 
 /// The upstream side: plain TCP or TLS, as the cluster says.
@@ -40,11 +64,12 @@ trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 impl TcpProxy {
-    /// Proxies `down` to one endpoint until both sides close.
+    /// Proxies `down` to one endpoint until both sides close, then writes the access-log line.
     pub async fn serve<I>(&self, down: I, conn: ConnInfo, clusters: &Arc<Clusters>)
     where
         I: AsyncRead + AsyncWrite + Unpin,
     {
+        let start = (std::time::SystemTime::now(), Instant::now());
         let cluster_meta = clusters
             .get(&self.cluster)
             .map(|c| c.spec.metadata.clone())
@@ -58,29 +83,70 @@ impl TcpProxy {
             cluster_metadata: cluster_meta,
             downstream_addr: "0.0.0.0:0".parse().expect("literal"),
         };
+        let mut s = Session::default();
+        self.session(down, &info, clusters, &mut s).await;
+        if let Some(log) = &self.access_log {
+            let conn = &info.conn;
+            let identity = conn.tls.as_ref().and_then(|t| t.peer.as_ref()?.spiffe_id());
+            log.write(&Entry {
+                time: start.0,
+                listener: &conn.listener,
+                method: "",
+                authority: "",
+                path: "",
+                status: 0,
+                bytes_in: s.bytes_in.load(Ordering::Relaxed),
+                bytes_out: s.bytes_out.load(Ordering::Relaxed),
+                duration_ms: start.1.elapsed().as_secs_f64() * 1e3,
+                upstream: s.upstream,
+                cluster: s.cluster.as_deref(),
+                route: None,
+                source: conn.peer,
+                source_identity: identity,
+                request_id: "",
+                response_flags: &s.flags,
+                reason: &s.reason,
+                filter_actions: &[],
+            });
+        }
+    }
+
+    async fn session<I>(
+        &self,
+        down: I,
+        info: &StreamInfo,
+        clusters: &Arc<Clusters>,
+        s: &mut Session,
+    ) where
+        I: AsyncRead + AsyncWrite + Unpin,
+    {
         // Envoy's order: the network filters' new-connection callbacks run before `tcp_proxy`
         // connects, so a filter can pick the cluster through filter state.
         let mut streams: Vec<NetworkStream> = self
             .filters
             .iter()
-            .filter_map(|f| f.network_stream(&info))
+            .filter_map(|f| f.network_stream(info))
             .collect();
         if streams
             .iter_mut()
-            .any(|s| s.on_new_connection() == NetworkDecision::Close)
+            .any(|f| f.on_new_connection() == NetworkDecision::Close)
         {
+            s.fail(
+                "closed_by_filter",
+                "a network filter closed the connection".into(),
+            );
             return;
         }
         let chosen = streams
             .iter_mut()
-            .filter_map(|s| s.filter_state(CLUSTER_KEY))
+            .filter_map(|f| f.filter_state(CLUSTER_KEY))
             .next_back()
             .map(|v| String::from_utf8_lossy(&v).into_owned());
         let name = chosen.as_deref().unwrap_or(&self.cluster);
         // A filter's per-connection idle timeout replaces the listener's (0: none), as in Envoy.
         let idle_timeout = match streams
             .iter_mut()
-            .filter_map(|s| s.filter_state(IDLE_TIMEOUT_KEY))
+            .filter_map(|f| f.filter_state(IDLE_TIMEOUT_KEY))
             .next_back()
         {
             Some(v) => match std::str::from_utf8(&v)
@@ -93,12 +159,15 @@ impl TcpProxy {
             },
             None => self.idle_timeout,
         };
+        s.cluster = Some(name.to_owned());
         let Some(cluster) = clusters.get(name) else {
             tracing::warn!(cluster = %name, "tcp_proxy: unknown cluster; connection closed");
+            s.fail("NR", format!("unknown cluster {name}"));
             return;
         };
         let Some(ep) = cluster.pick_endpoint() else {
             tracing::warn!(cluster = %name, "tcp_proxy: no endpoints");
+            s.fail("UH", format!("cluster {name} has no endpoint"));
             return;
         };
         // Envoy's breakers for TCP: one connection slot for the session, one pending slot
@@ -106,42 +175,52 @@ impl TcpProxy {
         let breakers = cluster.spec.breakers;
         let Some(_conn_slot) = cluster.connections.try_acquire(breakers.max_connections) else {
             tracing::info!(cluster = %name, "tcp_proxy: max_connections overflow");
+            s.fail("UO", "max_connections overflow".into());
             return;
         };
         let Some(pending) = cluster.pending.try_acquire(breakers.max_pending) else {
             tracing::info!(cluster = %name, "tcp_proxy: max_pending overflow");
+            s.fail("UO", "max_pending overflow".into());
             return;
         };
         let addr = ep.addr;
+        s.upstream = Some(addr);
         let up = match connect(addr, &ep.transport, &cluster.spec.connect, info.conn.peer).await {
             Ok(up) => up,
             Err(e) => {
                 tracing::info!(%addr, error = %e, "tcp_proxy: upstream connect failed");
+                s.fail("UF", format!("upstream connect failed: {e}"));
                 return;
             }
         };
         drop(pending);
-        let streams = Mutex::new(streams);
-        let activity = Mutex::new(Instant::now());
-        let (dr, dw) = tokio::io::split(down);
-        let (ur, uw) = tokio::io::split(up);
-        let a = pipe(dr, uw, &streams, &activity, true);
-        let b = pipe(ur, dw, &streams, &activity, false);
-        tokio::pin!(a, b);
-        // A clean end of one direction is a half-close: the other may go on. A reset (read
-        // error, e.g. a tunnel stream cancelled by its client) or a filter's close ends both,
-        // so the upstream connection is not held for a peer that is gone.
-        let both = async {
+        let idled = {
+            let streams = Mutex::new(streams);
+            let activity = Mutex::new(Instant::now());
+            let (dr, dw) = tokio::io::split(down);
+            let (ur, uw) = tokio::io::split(up);
+            let a = pipe(dr, uw, &streams, &activity, &s.bytes_in, true);
+            let b = pipe(ur, dw, &streams, &activity, &s.bytes_out, false);
+            tokio::pin!(a, b);
+            // A clean end of one direction is a half-close: the other may go on. A reset (read
+            // error, e.g. a tunnel stream cancelled by its client) or a filter's close ends both,
+            // so the upstream connection is not held for a peer that is gone.
+            let both = async {
+                tokio::select! {
+                    clean = &mut a => if clean { b.await; },
+                    clean = &mut b => if clean { a.await; },
+                }
+            };
             tokio::select! {
-                clean = &mut a => if clean { b.await; },
-                clean = &mut b => if clean { a.await; },
+                _ = both => false,
+                _ = idle(&activity, idle_timeout) => {
+                    tracing::debug!(cluster = %name, "tcp_proxy: idle timeout");
+                    true
+                }
             }
         };
-        tokio::select! {
-            _ = both => {}
-            _ = idle(&activity, idle_timeout) => {
-                tracing::debug!(cluster = %name, "tcp_proxy: idle timeout");
-            }
+        if idled {
+            s.fail("SI", "idle timeout".into());
         }
     }
 }
@@ -191,6 +270,7 @@ async fn pipe<R, W>(
     mut to: W,
     streams: &Mutex<Vec<NetworkStream>>,
     activity: &Mutex<Instant>,
+    bytes: &AtomicU64,
     downstream: bool,
 ) -> bool
 where
@@ -208,6 +288,7 @@ where
             }
         };
         *activity.lock() = Instant::now();
+        bytes.fetch_add(n as u64, Ordering::Relaxed);
         let eos = n == 0;
         let mut data = buf.split();
         let mut close = false;

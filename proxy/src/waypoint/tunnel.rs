@@ -118,6 +118,7 @@ impl Tunnel {
                     cluster: name,
                     filters: ws.network_filters.clone(),
                     idle_timeout: Some(TCP_TUNNEL_IDLE),
+                    access_log: ws.access_log.clone(),
                 };
                 // A raw TCP tunnel has no protocol-level end a drain could ask for: it ends
                 // with the drain, or after `tcp_idle_timeout` without a byte either way.

@@ -28,10 +28,17 @@ async fn tagged(tag: &'static [u8]) -> std::net::SocketAddr {
 }
 
 async fn listener(route: &str) -> microwaf_proxy::app::App {
+    listener_logging(route, None).await
+}
+
+async fn listener_logging(route: &str, log: Option<&std::path::Path>) -> microwaf_proxy::app::App {
     let (a, b) = (tagged(b"A:").await, tagged(b"B:").await);
     let wasm = fixtures::wasm("l4", Target::Wasip1).display().to_string();
+    let log = log.map_or(String::new(), |p| {
+        format!("    access_log: {}\n", p.display())
+    });
     start(&format!(
-        "listeners:\n  - name: main\n    address: 127.0.0.1:0\n    protocol: tcp\n    cluster: default\n    filters:\n      - name: l4\n        code: {wasm}\n        config: {route:?}\nclusters:\n  - name: default\n    endpoints: [\"{a}\"]\n  - name: other\n    endpoints: [\"{b}\"]\n"
+        "listeners:\n  - name: main\n    address: 127.0.0.1:0\n    protocol: tcp\n    cluster: default\n{log}    filters:\n      - name: l4\n        code: {wasm}\n        config: {route:?}\nclusters:\n  - name: default\n    endpoints: [\"{a}\"]\n  - name: other\n    endpoints: [\"{b}\"]\n"
     ))
     .await
 }

@@ -225,12 +225,17 @@ fn http_filters(at: &At, files: &Resolver) -> FieldResult<Vec<WasmPlugin>> {
             }
             Some((t, _)) if optional => {
                 tracing::warn!(
-                    "{}: optional filter {t:?} skipped (not implemented)",
+                    "{}: optional http filter {name:?} ({t}) skipped (not implemented)",
                     f.path()
                 );
                 continue;
             }
-            Some((t, _)) => return Err(f.err(format!("http filter {t:?} not supported"))),
+            Some((t, _)) => {
+                return Err(f.err(format!(
+                    "http filter {name:?} ({t}) not supported; set \"is_optional: true\" on it \
+                     to run without it, as Envoy does for an optional filter it lacks"
+                )))
+            }
         }
         // The router.
         if i + 1 != list.len() {
@@ -243,7 +248,7 @@ fn http_filters(at: &At, files: &Resolver) -> FieldResult<Vec<WasmPlugin>> {
 
 /// The first file/stdout/stderr access logger; the format is always our JSON line, and
 /// other logger kinds are skipped with a warning.
-fn access_log(at: &At, files: &Resolver) -> FieldResult<Option<AccessLog>> {
+pub(super) fn access_log(at: &At, files: &Resolver) -> FieldResult<Option<AccessLog>> {
     for log in at.list()? {
         let lo = log.obj()?;
         let Some(tc) = lo.get("typed_config") else {

@@ -149,11 +149,18 @@ fn filters(
                 }
                 return Ok(ListenerKind::Http(hcm));
             }
-            TCP_PROXY if last => return tcp_proxy(&cfg.at, wasm, refs).map(ListenerKind::Tcp),
+            TCP_PROXY if last => {
+                return tcp_proxy(&cfg.at, wasm, refs, files).map(ListenerKind::Tcp)
+            }
             HCM | TCP_PROXY => {
                 return Err(f.err(format!("{name}: must be the last filter of the chain")))
             }
-            other => return Err(f.err(format!("network filter {other:?} not supported"))),
+            other => {
+                return Err(f.err(format!(
+                    "network filter {name:?} ({other}) not supported; microwaf runs network wasm \
+                     filters before a tcp_proxy or http_connection_manager"
+                )))
+            }
         }
     }
     Err(at.err("the chain needs an http_connection_manager or tcp_proxy filter last"))
@@ -163,16 +170,17 @@ fn tcp_proxy(
     at: &At,
     network_filters: Vec<WasmPlugin>,
     refs: &mut ClusterRefs,
+    files: &Resolver,
 ) -> FieldResult<TcpProxy> {
     let o = at.obj()?;
     o.fields(&Fields {
-        known: &["cluster", "idle_timeout"],
+        known: &["cluster", "idle_timeout", "access_log"],
         cosmetic: &[
             "stat_prefix",
             "max_connect_attempts",
             "access_log_flush_interval",
         ],
-        ignored: &["access_log"],
+        ignored: &[],
         effect: "changes traffic handling",
     })?;
     let cluster_at = o.req("cluster")?;
@@ -183,9 +191,15 @@ fn tcp_proxy(
         .map(|t| t.duration())
         .transpose()?
         .unwrap_or(Duration::from_secs(3600));
+    let access_log = o
+        .get("access_log")
+        .map(|a| super::hcm::access_log(&a, files))
+        .transpose()?
+        .flatten();
     Ok(TcpProxy {
         cluster,
         network_filters,
         idle_timeout: Some(idle).filter(|t| !t.is_zero()),
+        access_log,
     })
 }

@@ -135,6 +135,8 @@ pub struct TcpProxy {
     /// Connection idle timeout; Envoy's default is 1 hour, `None` disables it.
     #[serde(with = "super::duration::serde_opt")]
     pub idle_timeout: Option<std::time::Duration>,
+    /// One JSON line per connection (Envoy's `tcp_proxy` `access_log`).
+    pub access_log: Option<AccessLog>,
 }
 
 /// Downstream (server-side) TLS, Envoy `DownstreamTlsContext`.

@@ -102,7 +102,6 @@ fn listener(
                 ("routes", l.routes.is_some()),
                 ("virtual_hosts", l.virtual_hosts.is_some()),
                 ("codec", l.codec.is_some()),
-                ("access_log", l.access_log.is_some()),
                 ("limits", l.limits.is_some()),
                 ("stat_prefix", l.stat_prefix.is_some()),
             ];
@@ -120,6 +119,7 @@ fn listener(
                 cluster,
                 network_filters: filters,
                 idle_timeout: l.idle_timeout.or(Some(Duration::from_secs(3600))),
+                access_log: l.access_log.map(|a| access_log(&a, files)),
             })
         }
         schema::Protocol::Http => {
