@@ -6,10 +6,10 @@
 use std::{env, fs, path::Path};
 
 use regex_automata::{
-    dfa::{dense, regex::Regex},
+    dfa::{dense, regex::Regex, Automaton},
     nfa::thompson,
-    util::syntax,
-    MatchKind,
+    util::{primitives::StateID, start, syntax},
+    Anchored, MatchKind,
 };
 
 #[allow(dead_code)]
@@ -29,8 +29,9 @@ fn main() {
     fs::remove_file(Path::new(&out).join("raw_rev.dfa")).expect("remove the unused raw_rev.dfa");
     // One DFA per attack category: their patterns carry "inside a tag / inside `${`" modes
     // whose union multiplies states; apart, each stays small. Request parts are short.
+    let mut gate = [0u8; 256];
     for (i, (_, p)) in patterns::ATTACK_RULES.iter().enumerate() {
-        write_regex(
+        let re = write_regex(
             Path::new(&out),
             &format!("attack{i}"),
             &[p],
@@ -38,7 +39,87 @@ fn main() {
             true,
             big_endian,
         );
+        assert!(
+            syntax::parse_with(p, &syntax::Config::new().unicode(false).utf8(false))
+                .expect("parsed above")
+                .properties()
+                .minimum_len()
+                > Some(0),
+            "attack pattern {i} can match the empty string: the gate assumes it cannot"
+        );
+        for (b, necessary) in necessary_bytes(re.forward()).iter().enumerate() {
+            gate[b] |= u8::from(*necessary) << i;
+        }
     }
+    fs::write(Path::new(&out).join("attack_gate.bin"), gate).expect("write the attack gate");
+}
+
+/// Bytes tried in this order when looking for a small necessary set: the ones ordinary request
+/// parts are made of first (letters, digits, URL and header punctuation), so the set that
+/// remains is of bytes benign parts rarely hold.
+fn preference() -> Vec<Vec<u8>> {
+    let mut groups: Vec<Vec<u8>> = vec![
+        (b'a'..=b'z').collect(),
+        (b'A'..=b'Z').collect(),
+        (b'0'..=b'9').collect(),
+    ];
+    for &b in b"-./_,=:;+~*!()?#[]%& @{}'\"|$<>`^\\" {
+        groups.push(vec![b]);
+    }
+    groups.push((0x80..=0xff).collect());
+    groups.extend((0u8..=0xff).map(|b| vec![b]));
+    groups
+}
+
+/// A set of bytes of which every match of `dfa` contains at least one (the attack gate):
+/// a part without any of them cannot match, so its search is skipped. Found greedily: start
+/// from "every byte is necessary" and allow the bytes of each group of [`preference`] in
+/// turn, keeping the group allowed when the DFA still reaches no match state over haystacks of
+/// allowed bytes only, from every start state (any look-behind byte, or none) and at the end of
+/// the input. Exact by construction: it reads the very DFA the search runs.
+fn necessary_bytes(dfa: &dense::DFA<Vec<u32>>) -> [bool; 256] {
+    let mut necessary = [true; 256];
+    for group in preference() {
+        let mut trial = necessary;
+        for &b in &group {
+            trial[usize::from(b)] = false;
+        }
+        if trial != necessary && !matches_over(dfa, &trial) {
+            necessary = trial;
+        }
+    }
+    necessary
+}
+
+/// Whether some haystack made only of bytes outside `excluded` holds a match.
+fn matches_over(dfa: &dense::DFA<Vec<u32>>, excluded: &[bool; 256]) -> bool {
+    let allowed: Vec<u8> = (0u8..=0xff)
+        .filter(|&b| !excluded[usize::from(b)])
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut todo: Vec<StateID> = Vec::new();
+    let behind = std::iter::once(None).chain(allowed.iter().map(|&b| Some(b)));
+    for lb in behind {
+        let cfg = start::Config::new().anchored(Anchored::No).look_behind(lb);
+        let s = dfa
+            .start_state(&cfg)
+            .expect("unanchored start states exist");
+        if seen.insert(s) {
+            todo.push(s);
+        }
+    }
+    while let Some(s) = todo.pop() {
+        if dfa.is_match_state(s) || dfa.is_match_state(dfa.next_eoi_state(s)) {
+            return true;
+        }
+        for &b in &allowed {
+            let n = dfa.next_state(s, b);
+            if !dfa.is_dead_state(n) && seen.insert(n) {
+                todo.push(n);
+            }
+        }
+    }
+    false
 }
 
 /// Builds a leftmost-first multi-pattern regex (forward + reverse DFA) over bytes, ASCII-only
@@ -55,7 +136,7 @@ fn write_regex(
     minimize: bool,
     sparse: bool,
     big_endian: bool,
-) {
+) -> Regex {
     let re = Regex::builder()
         .syntax(syntax::Config::new().unicode(false).utf8(false))
         .thompson(thompson::Config::new().utf8(false))
@@ -88,4 +169,5 @@ fn write_regex(
         let path = out.join(format!("{name}_{suffix}.dfa"));
         fs::write(&path, &bytes).expect("write DFA to OUT_DIR");
     }
+    re
 }

@@ -79,6 +79,13 @@ fn tables() -> [(&'static [u8], &'static [u8]); 6] {
     ]
 }
 
+/// Per byte, the attack categories (bit `i`: `patterns::ATTACK_RULES[i]`) that byte is a
+/// necessary byte of: every match of such a category holds at least one of them (`build.rs`).
+pub fn attack_gate() -> &'static [u8; 256] {
+    static GATE: [u8; 256] = *include_bytes!(concat!(env!("OUT_DIR"), "/attack_gate.bin"));
+    &GATE
+}
+
 /// The process-wide built-ins, loaded on first use.
 pub fn builtins() -> &'static Builtins {
     static B: OnceLock<Builtins> = OnceLock::new();
