@@ -11,10 +11,12 @@
 
 use std::borrow::Cow;
 
-use regex_automata::{dfa::regex::Regex, Input};
+mod search;
+
+pub use search::AttackDfa;
 
 use super::{
-    automata::{attack_gate, builtins, SparseDfa},
+    automata::{attack_gate, builtins},
     patterns::{AttackRule, ATTACK_RULES},
     CategoryId, Finding,
 };
@@ -176,22 +178,16 @@ pub fn scan(value: &[u8], enabled: impl Fn(CategoryId) -> bool, out: &mut Vec<Fi
     }
 }
 
-/// Every match of one category's regex in `d`, mapped back to the original offsets.
-fn search(d: &Decoded<'_>, re: &Regex<SparseDfa>, c: CategoryId, out: &mut Vec<Finding>) {
+/// Every match of one category's DFA in `d`, mapped back to the original offsets.
+fn search(d: &Decoded<'_>, dfa: &AttackDfa, c: CategoryId, out: &mut Vec<Finding>) {
     let mut pos = 0;
-    while pos < d.bytes.len() {
-        let m = match re.try_search(&Input::new(&d.bytes[..]).range(pos..)) {
-            Ok(Some(m)) => m,
-            _ => break,
-        };
-        pos = m.end().max(pos + 1);
-        if !m.is_empty() {
-            out.push(Finding {
-                category: c,
-                start: d.span(m.start()).0 as usize,
-                end: d.span(m.end() - 1).1 as usize,
-            });
-        }
+    while let Some((start, end)) = dfa.find(&d.bytes, pos) {
+        out.push(Finding {
+            category: c,
+            start: d.span(start).0 as usize,
+            end: d.span(end - 1).1 as usize,
+        });
+        pos = end;
     }
 }
 
