@@ -6,6 +6,8 @@
 //! calls) built for `wasm32-unknown-unknown` by `tests/build.rs`; each iteration is one
 //! `probe_count` call: the same `Inspector::body` → push → finish the filter does per body.
 //! `wasm_epoch/…` runs it with epoch interruption on, as the runtime runs plugins.
+//! `…/attacks_json/…` scans the JSON bodies for attacks instead (`probe_scan_mode`), as the
+//! filter scans request bodies: every value through the attack checks.
 //! `cargo bench -p microwaf-benches --bench engine`.
 
 use std::hint::black_box;
@@ -30,12 +32,16 @@ const FORMATS: [(&str, &str, Body); 4] = [
 ];
 
 fn native_count(inspector: &Arc<Inspector>, ct: &str, buf: &[u8]) -> usize {
+    native_count_in(ScanMode::Sensitive, inspector, ct, buf)
+}
+
+fn native_count_in(mode: ScanMode, inspector: &Arc<Inspector>, ct: &str, buf: &[u8]) -> usize {
     let info = ContentInfo {
         content_type: Some(ct),
         ..ContentInfo::default()
     };
     let mut scan = inspector
-        .body(&info, ScanMode::Sensitive)
+        .body(&info, mode)
         .expect("the content type is inspectable");
     scan.push(buf);
     scan.finish();
@@ -59,6 +65,7 @@ struct Probe {
     memory: wasmtime::Memory,
     alloc: TypedFunc<u32, u32>,
     count: TypedFunc<(u32, u32, u32, u32), u32>,
+    scan_mode: TypedFunc<(u32, u32, u32, u32, u32), u64>,
 }
 
 impl Probe {
@@ -85,11 +92,15 @@ impl Probe {
         let count = instance
             .get_typed_func(&mut store, "probe_count")
             .expect("probe_count");
+        let scan_mode = instance
+            .get_typed_func(&mut store, "probe_scan_mode")
+            .expect("probe_scan_mode");
         Probe {
             store,
             memory,
             alloc,
             count,
+            scan_mode,
         }
     }
 
@@ -106,6 +117,15 @@ impl Probe {
         self.count
             .call(&mut self.store, (ct.0, ct.1, body.0, body.1))
             .expect("probe_count")
+    }
+
+    /// Scans for attacks only; the length of the findings' JSON lines.
+    fn attacks(&mut self, ct: (u32, u32), body: (u32, u32)) -> u32 {
+        let r = self
+            .scan_mode
+            .call(&mut self.store, (1, ct.0, ct.1, body.0, body.1))
+            .expect("probe_scan_mode");
+        r as u32
     }
 }
 
@@ -145,6 +165,29 @@ fn bench(c: &mut Criterion) {
                 });
             }
         }
+    }
+    let ct = "application/json";
+    let (ct_wasm, ct_rt) = (probe.put(ct.as_bytes()), runtime_like.put(ct.as_bytes()));
+    for size in [4096, 65536] {
+        let buf = bodies::json(size, false);
+        g.throughput(Throughput::Bytes(buf.len() as u64));
+        assert_eq!(native_count_in(ScanMode::Attacks, &inspector, ct, &buf), 0);
+        let (input, input_rt) = (probe.put(&buf), runtime_like.put(&buf));
+        assert_eq!(
+            probe.attacks(ct_wasm, input),
+            0,
+            "no attack in an order record"
+        );
+        let id = |side: &str| BenchmarkId::new(format!("{side}/attacks_json/clean"), size);
+        g.bench_with_input(id("native"), &buf, |b, buf| {
+            b.iter(|| native_count_in(ScanMode::Attacks, &inspector, ct, black_box(buf)))
+        });
+        g.bench_function(id("wasm"), |b| {
+            b.iter(|| probe.attacks(ct_wasm, black_box(input)))
+        });
+        g.bench_function(id("wasm_epoch"), |b| {
+            b.iter(|| runtime_like.attacks(ct_rt, black_box(input_rt)))
+        });
     }
     g.finish();
 }

@@ -66,6 +66,30 @@ fn bench(c: &mut Criterion) {
             black_box(out.len())
         })
     });
+    // What the filter scans before a body: a path and the header values it does not skip, as
+    // a browser behind a load balancer sends them.
+    let parts: [&[u8]; 7] = [
+        b"/api/v1/orders/12345",
+        b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0",
+        b"https://shop.example.com/cart?item=42&ref=home",
+        b"session=8f14e45fceea167a5a36dedd4bea2543; theme=dark; lang=en",
+        b"203.0.113.7",
+        b"https",
+        b"https://shop.example.com",
+    ];
+    g.throughput(Throughput::Bytes(
+        parts.iter().map(|p| p.len() as u64).sum(),
+    ));
+    g.bench_function("scan_attack/request_parts", |b| {
+        let mut out = Vec::new();
+        b.iter(|| {
+            out.clear();
+            for p in parts {
+                det.scan_attack(black_box(p), &FieldContext::default(), &mut out);
+            }
+            black_box(out.len())
+        })
+    });
     g.finish();
 }
 

@@ -14,7 +14,9 @@
 //!    ambiguous value into a finding: 9 digits under `ssn`, a date under `dob`, anything under
 //!    `password`, a high-entropy string under `api_key`, a passport number under `passport_no`.
 //! 4. **Attacks** ([`Detector::scan_attack`]) decode percent/`+`/double/entity/`\u` encodings
-//!    and SQL comments, then run a second prebuilt DFA.
+//!    and SQL comments; a byte gate drops the categories whose necessary bytes the part lacks,
+//!    and each remaining category's prebuilt DFA is walked anchored where a match can start
+//!    (see `attack`).
 //!
 //! Custom categories from the policy use a lazy DFA compiled at policy load (see `custom`).
 //!
