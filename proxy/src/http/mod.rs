@@ -5,6 +5,7 @@ pub mod chain;
 pub mod error;
 pub mod filter;
 pub mod headers;
+pub mod honest;
 pub mod log;
 pub mod pump;
 pub mod route;

@@ -17,6 +17,7 @@ use super::filter::{
     HttpFilterFactory, LocalReply, RequestHead, ResponseHead, StreamInfo, StreamSignal,
 };
 use super::headers::{forwarding, grpc_status_for, is_grpc, strip_hop_by_hop};
+use super::honest::{announced_length, ResponseBody};
 use super::log::{CountingBody, Done};
 use super::pump::{self, Started};
 use super::route::{
@@ -183,7 +184,8 @@ impl HttpService {
         };
         done.status = resp.status().as_u16();
         let bytes_out = done.bytes_out.clone();
-        Ok(resp.map(|b| boxed(CountingBody::new(b, bytes_out, Some(done)))))
+        let announced = announced_length(&head.method, resp.status(), resp.headers());
+        Ok(resp.map(|b| boxed(ResponseBody::new(b, announced, bytes_out, done))))
     }
 
     fn stream_info(&self, route: Option<&Route>, request_id: String) -> StreamInfo {
@@ -262,7 +264,7 @@ impl HttpService {
         let out = if eos {
             OutBody::Full(Bytes::new())
         } else if chain.is_empty() {
-            OutBody::Stream(boxed(CountingBody::new(body, bytes_in.clone(), None)))
+            OutBody::Stream(boxed(CountingBody::new(body, bytes_in.clone())))
         } else if grpc {
             // A gRPC request may stream before the first message passes (client streaming).
             let p = pump::spawn(chain.clone(), Dir::Request, body, bytes_in.clone());

@@ -1,0 +1,6 @@
+//! Issue 21's hardening: no input, filter or client can make the proxy fail other people's
+//! requests or deliver a broken response as a whole one. Each test drives the real proxy over
+//! real sockets and checks both the offending exchange's answer and a healthy one beside it.
+
+mod honest;
+pub(crate) mod support;
