@@ -2,5 +2,6 @@
 //! requests or deliver a broken response as a whole one. Each test drives the real proxy over
 //! real sockets and checks both the offending exchange's answer and a healthy one beside it.
 
+mod h2_fair;
 mod honest;
 pub(crate) mod support;
