@@ -150,7 +150,8 @@ impl Done {
 
     /// Records a local reply sent by a filter or a direct-response route.
     pub fn local_reply(&mut self, r: &LocalReply) {
-        if r.details != "direct_response" {
+        // A direct response is routing, and a protocol refusal (`DPE`) is not a filter's reply.
+        if r.details != "direct_response" && !self.flags.contains(&"DPE") {
             self.flags.push("LR");
         }
         if self.reason.is_empty() {

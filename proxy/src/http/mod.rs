@@ -10,6 +10,7 @@ pub mod log;
 pub mod pump;
 pub mod route;
 pub mod service;
+pub mod strict;
 
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,7 @@ use super::pump::{self, Started};
 use super::route::{
     attempt_timeout, ClusterAction, PathMatch, RetryOn, Route, RouteAction, RouteTable,
 };
+use super::strict::{self, BodyFailure, RequestBody};
 use crate::access_log::AccessLog;
 use crate::conn::{ConnInfo, HttpLimits};
 use crate::metrics::Metrics;
@@ -83,7 +84,9 @@ impl HttpService {
         let start = Instant::now();
         let (parts, body) = req.into_parts();
         let header_count = parts.headers.len();
-        let body = boxed(body);
+        let refused = strict::refusal(&parts.method, parts.version, &parts.headers);
+        let body_failure = BodyFailure::default();
+        let body = boxed(RequestBody::new(body, parts.version, body_failure.clone()));
         let scheme = match &self.conn.tls {
             Some(tls) if !tls.tunnel => "https",
             _ => "http",
@@ -143,8 +146,11 @@ impl HttpService {
         );
         done.mesh_service = self.hcm.mesh_service.clone();
 
-        // Envoy's codec limit: rejected before any filter sees the request.
-        let outcome = if header_count > self.hcm.limits.max_headers_count {
+        // Protocol errors and Envoy's codec limit: rejected before any filter sees the request.
+        let outcome = if let Some(reply) = refused {
+            done.fail("DPE", &reply.details);
+            Err(Stop::Reply(reply, Some(0)))
+        } else if header_count > self.hcm.limits.max_headers_count {
             let reply = LocalReply {
                 details: format!(
                     "{header_count} request headers, limit {}",
@@ -156,6 +162,11 @@ impl HttpService {
         } else {
             self.forward(&chain, &mut head, body, grpc, &bytes_in, &mut done)
                 .await
+        };
+        // Whatever the upstream leg reports after the request body broke, the client broke it.
+        let outcome = match (outcome, strict::body_error(&body_failure)) {
+            (Err(Stop::Error(_) | Stop::Reset), Some(e)) => Err(Stop::Error(e)),
+            (o, _) => o,
         };
         let resp = match outcome {
             Ok(up) => {

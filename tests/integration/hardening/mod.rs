@@ -4,4 +4,5 @@
 
 mod h2_fair;
 mod honest;
+mod rfc9112;
 pub(crate) mod support;
