@@ -33,6 +33,7 @@ const WAT_FIXTURES: &[&str] = &[
     "envoy_extras",
     "hostile",
     "huge_memory",
+    "log_flood",
     "oob",
     "unknown_import",
 ];
