@@ -111,6 +111,13 @@ pub struct FailureLabels {
     pub reason: FailureReason,
 }
 
+/// A response cut after its headers went out, by listener and the cause's response flag.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TruncatedLabels {
+    pub listener: String,
+    pub cause: &'static str,
+}
+
 /// Istio's standard request labels (the subset a waypoint knows without workload metadata).
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct IstioRequestLabels {
@@ -124,6 +131,8 @@ pub struct IstioRequestLabels {
 pub struct Metrics {
     pub downstream_rq: Family<DownstreamLabels, Counter>,
     pub downstream_rq_duration: Family<ListenerLabels, Histogram>,
+    /// Responses that could not be delivered whole (stream reset / connection closed).
+    pub downstream_rq_truncated: Family<TruncatedLabels, Counter>,
     pub downstream_cx_total: Family<ListenerLabels, Counter>,
     pub downstream_cx_active: Family<ListenerLabels, Gauge>,
     pub upstream_rq: Family<UpstreamLabels, Counter>,
@@ -144,6 +153,7 @@ impl Metrics {
         let m = Self {
             downstream_rq: Family::default(),
             downstream_rq_duration: Family::new_with_constructor(latency_buckets),
+            downstream_rq_truncated: Family::default(),
             downstream_cx_total: Family::default(),
             downstream_cx_active: Family::default(),
             upstream_rq: Family::default(),
@@ -167,6 +177,11 @@ impl Metrics {
             "downstream_rq_duration_seconds",
             "Downstream request duration",
             m.downstream_rq_duration.clone(),
+        );
+        r.register(
+            "downstream_rq_truncated",
+            "Responses cut after their headers were sent (stream reset or connection closed), by cause flag",
+            m.downstream_rq_truncated.clone(),
         );
         r.register(
             "downstream_cx",
@@ -213,6 +228,15 @@ impl Metrics {
                 listener: listener.into(),
             })
             .observe(took.as_secs_f64());
+    }
+
+    pub fn response_truncated(&self, listener: &str, cause: &'static str) {
+        self.downstream_rq_truncated
+            .get_or_create(&TruncatedLabels {
+                listener: listener.into(),
+                cause,
+            })
+            .inc();
     }
 
     pub fn upstream_request(

@@ -155,7 +155,7 @@ fn encode_wasm(
             ConstCounter::new(*n).encode(traps.encode_family(&l)?)?;
         }
     }
-    let counters: [(&str, &str, FailureReader); 2] = [
+    let counters: [(&str, &str, FailureReader); 3] = [
         (
             "microwaf_wasm_vm_replacements",
             "Fresh VMs started after a failure",
@@ -165,6 +165,11 @@ fn encode_wasm(
             "microwaf_wasm_vm_start_failures",
             "VM starts that failed",
             |f| f.start_failures,
+        ),
+        (
+            "microwaf_wasm_log_lines_dropped",
+            "Guest log lines dropped because the plugin's log budget per second was spent",
+            |f| f.log_lines_dropped,
         ),
     ];
     for (metric, help, value) in counters {

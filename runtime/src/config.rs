@@ -65,6 +65,12 @@ pub struct Limits {
     /// Most body bytes buffered for one direction while the filter pauses (Envoy's buffer
     /// limit): beyond it a request gets 413, a response 500.
     pub buffer_bytes: usize,
+    /// Longest log message a guest may emit (`proxy_log`, WASI stdout/stderr); a longer one
+    /// is cut with a marker. 0: no limit.
+    pub log_message_bytes: usize,
+    /// Log bytes per second for the whole plugin (all its VMs), with a one-second burst; lines
+    /// beyond it are dropped and counted. 0: no limit.
+    pub log_bytes_per_second: usize,
 }
 
 impl Default for Limits {
@@ -73,6 +79,8 @@ impl Default for Limits {
             memory_bytes: 128 << 20,
             deadline: Duration::from_millis(100),
             buffer_bytes: 16 << 20,
+            log_message_bytes: 4 << 10,
+            log_bytes_per_second: 256 << 10,
         }
     }
 }

@@ -84,6 +84,7 @@ pub struct FailureCounters {
     traps: [AtomicU64; 6],
     replacements: AtomicU64,
     start_failures: AtomicU64,
+    log_dropped: AtomicU64,
 }
 
 /// A copy of [`FailureCounters`].
@@ -95,6 +96,8 @@ pub struct FailureSnapshot {
     pub vm_replacements: u64,
     /// VM starts (initial or replacement) that failed.
     pub start_failures: u64,
+    /// Guest log lines dropped because the plugin's log budget was spent.
+    pub log_lines_dropped: u64,
 }
 
 impl FailureSnapshot {
@@ -121,6 +124,9 @@ impl FailureCounters {
     pub(crate) fn start_failure(&self) {
         self.start_failures.fetch_add(1, Ordering::Relaxed);
     }
+    pub(crate) fn log_dropped(&self) {
+        self.log_dropped.fetch_add(1, Ordering::Relaxed);
+    }
     pub fn snapshot(&self) -> FailureSnapshot {
         FailureSnapshot {
             traps: TrapKind::ALL
@@ -130,6 +136,7 @@ impl FailureCounters {
                 .collect(),
             vm_replacements: self.replacements.load(Ordering::Relaxed),
             start_failures: self.start_failures.load(Ordering::Relaxed),
+            log_lines_dropped: self.log_dropped.load(Ordering::Relaxed),
         }
     }
 }

@@ -45,6 +45,7 @@ mod fault;
 pub mod foreign;
 mod head;
 mod host;
+mod log_budget;
 mod mailbox;
 mod memory;
 pub mod metrics;

@@ -10,6 +10,7 @@ use crate::config::PluginConfig;
 use crate::embedder::{DynProperties, Embedder, StreamEvents};
 use crate::fault::{FailureCounters, FailureSnapshot};
 use crate::host::ContextKind;
+use crate::log_budget::LogBudget;
 use crate::mailbox::Mailbox;
 use crate::memory::{MemorySnapshot, MemoryTally};
 use crate::metrics::{MetricRegistry, MetricSnapshot};
@@ -27,6 +28,8 @@ pub(crate) struct PluginShared {
     pub metrics: Arc<MetricRegistry>,
     pub counters: FailureCounters,
     pub memory: Arc<MemoryTally>,
+    /// The plugin's log bytes per second, shared by its VMs.
+    pub log_budget: LogBudget,
 }
 
 /// VMs whose root context deferred its deletion (`on_done` returned false) after their plugin

@@ -13,6 +13,7 @@ use crate::embedder::Embedder;
 use crate::engine::WasmEngine;
 use crate::error::RuntimeError;
 use crate::fault::FailureCounters;
+use crate::log_budget::LogBudget;
 use crate::metrics::MetricRegistry;
 use crate::plugin::{new_mailbox, Plugin, PluginShared};
 use crate::pool::VmSlot;
@@ -106,6 +107,7 @@ impl Runtime {
         let pre = linker.instantiate_pre(&module).map_err(inst)?;
         let deadline = self.engine.deadline_ticks(config.limits.deadline);
         let count = config.effective_vm_count();
+        let log_budget = LogBudget::new(config.limits.log_bytes_per_second);
         let shared = Arc::new(PluginShared {
             config: Arc::new(config),
             abi,
@@ -114,6 +116,7 @@ impl Runtime {
             metrics: Arc::new(MetricRegistry::new()),
             counters: FailureCounters::default(),
             memory: Default::default(),
+            log_budget,
         });
         let mut slots = Vec::with_capacity(count);
         for index in 0..count {

@@ -29,9 +29,11 @@ const WAT_FIXTURES: &[&str] = &[
     "abi_0_1_0",
     "abi_0_2_0",
     "alloc_zero",
+    "cut_body",
     "envoy_extras",
     "hostile",
     "huge_memory",
+    "log_flood",
     "oob",
     "unknown_import",
 ];

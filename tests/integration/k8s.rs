@@ -238,7 +238,8 @@ const PATH_KEYS: [&str; 7] = [
 
 /// Loads the ConfigMap's configuration with microwaf's own loader, so a key that drifts from
 /// the schema fails here: the pod's absolute paths are moved under a temporary directory
-/// holding placeholder files (the loader checks that files exist, not what they hold).
+/// holding placeholder files (the loader checks that files exist, and that a module starts like
+/// one, not what they hold).
 fn load_through_the_real_loader(doc: &Doc, mut config: Value) {
     fn relocate(v: &mut Value, dir: &std::path::Path) {
         match v {
@@ -251,7 +252,12 @@ fn load_through_the_real_loader(doc: &Doc, mut config: Value) {
                             if key != "module_cache" {
                                 let file = dir.join(&rel);
                                 std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-                                std::fs::write(&file, "placeholder").unwrap();
+                                let content: &[u8] = if rel.ends_with(".wasm") {
+                                    b"\0asm\x01\0\0\0"
+                                } else {
+                                    b"placeholder"
+                                };
+                                std::fs::write(&file, content).unwrap();
                             }
                             *v = Value::String(rel);
                         }

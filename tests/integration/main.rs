@@ -4,6 +4,7 @@ mod bench;
 mod config;
 mod crate_graph;
 mod fixtures;
+mod hardening;
 mod k8s;
 mod microwaf;
 mod proxy;

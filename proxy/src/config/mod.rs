@@ -22,6 +22,7 @@ pub use pattern::Pattern;
 
 mod envoy;
 mod files;
+mod module;
 mod native;
 
 use std::path::Path;

@@ -38,6 +38,8 @@ pub enum ErrorKind {
     FilterFailure,
     /// The downstream went away mid-request (`DC`).
     DownstreamReset,
+    /// The downstream broke the protocol, e.g. a malformed chunked request body (`DPE`).
+    DownstreamProtocol,
 }
 
 impl ProxyError {
@@ -61,7 +63,7 @@ impl ProxyError {
             ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorKind::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::ResponseTooLarge => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorKind::DownstreamReset => StatusCode::BAD_REQUEST,
+            ErrorKind::DownstreamReset | ErrorKind::DownstreamProtocol => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -78,6 +80,7 @@ impl ProxyError {
             ErrorKind::RequestTooLarge | ErrorKind::ResponseTooLarge => "BL",
             ErrorKind::FilterFailure => "FF",
             ErrorKind::DownstreamReset => "DC",
+            ErrorKind::DownstreamProtocol => "DPE",
         }
     }
 
@@ -95,6 +98,7 @@ impl ProxyError {
             ErrorKind::ResponseTooLarge => "Internal Server Error",
             ErrorKind::FilterFailure => "filter failed",
             ErrorKind::DownstreamReset => "downstream reset",
+            ErrorKind::DownstreamProtocol => "Bad Request",
         }
     }
 }

@@ -1,6 +1,7 @@
-//! End-of-stream bookkeeping: byte counting bodies and [`Done`], which runs the filters'
-//! `on_log`, writes the access-log line and records metrics when the response body is dropped
-//! (sent completely, or the client went away).
+//! End-of-stream bookkeeping: a byte counting body and [`Done`], which runs the filters'
+//! `on_log`, writes the access-log line and records metrics when the response body
+//! ([`super::honest::ResponseBody`], its owner) is dropped (sent completely, cut, or the
+//! client went away).
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -19,21 +20,15 @@ use crate::access_log::{AccessLog, Entry};
 use crate::conn::ConnInfo;
 use crate::metrics::Metrics;
 
-/// Counts data bytes passing through; optionally owns a [`Done`] so dropping the body ends the
-/// stream's bookkeeping.
+/// Counts data bytes passing through (a request body on its way upstream).
 pub struct CountingBody<B> {
     inner: B,
     count: Arc<AtomicU64>,
-    _done: Option<Done>,
 }
 
 impl<B> CountingBody<B> {
-    pub fn new(inner: B, count: Arc<AtomicU64>, done: Option<Done>) -> Self {
-        Self {
-            inner,
-            count,
-            _done: done,
-        }
+    pub fn new(inner: B, count: Arc<AtomicU64>) -> Self {
+        Self { inner, count }
     }
 }
 
@@ -142,9 +137,21 @@ impl Done {
         self.reason = reason.to_owned();
     }
 
+    /// Records a response cut after its headers went out (see [`super::honest`]): our flag
+    /// `TR`, the cause's flag, the reason, and the truncation metric.
+    pub fn cut(&mut self, cause: &'static str, reason: &str) {
+        self.flags.push("TR");
+        if !self.flags.contains(&cause) {
+            self.flags.push(cause);
+        }
+        self.reason = reason.to_owned();
+        self.metrics.response_truncated(&self.conn.listener, cause);
+    }
+
     /// Records a local reply sent by a filter or a direct-response route.
     pub fn local_reply(&mut self, r: &LocalReply) {
-        if r.details != "direct_response" {
+        // A direct response is routing, and a protocol refusal (`DPE`) is not a filter's reply.
+        if r.details != "direct_response" && !self.flags.contains(&"DPE") {
             self.flags.push("LR");
         }
         if self.reason.is_empty() {

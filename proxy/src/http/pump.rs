@@ -20,6 +20,8 @@ use tokio::sync::oneshot;
 
 use super::body::{BoxError, ProxyBody};
 use super::chain::{BodyOut, Chain, Dir, Stop};
+use super::error::{ErrorKind, ProxyError};
+use super::honest::Cut;
 
 /// A body still streaming from a pump task, plus a report of failures after its first output.
 pub struct Pumped {
@@ -56,8 +58,24 @@ pub async fn start(
             Ok(Started::Streaming(Pumped { body, late }))
         }
         Out::Trailers(d, t) => Ok(Started::Complete(d, Some(t))),
-        Out::Failed(_) | Out::Done => Err(Stop::Reset),
+        Out::Failed(e) => Err(Stop::Error(source_failed(dir, e))),
+        Out::Done => Err(Stop::Reset),
         Out::Stopped(s) => Err(s),
+    }
+}
+
+/// A source that failed before anything left the chain: nothing was sent yet, so the client
+/// gets a status instead of a silently closed stream.
+fn source_failed(dir: Dir, e: BoxError) -> ProxyError {
+    match dir {
+        Dir::Response => ProxyError::new(
+            ErrorKind::UpstreamReset,
+            format!("upstream body failed before the response started: {e}"),
+        ),
+        Dir::Request => ProxyError::new(
+            ErrorKind::DownstreamReset,
+            format!("request body failed: {e}"),
+        ),
     }
 }
 
@@ -119,10 +137,6 @@ impl Pump {
         }
     }
 
-    fn abort_reason(&self) -> BoxError {
-        format!("filter stopped the {:?} stream", self.dir).into()
-    }
-
     /// The chain's next output, reading the source until a filter lets data go.
     async fn next(&mut self) -> Out {
         loop {
@@ -179,8 +193,11 @@ impl Pump {
                 }
                 Out::Failed(e) => return tx.abort(e),
                 Out::Stopped(s) => {
+                    // The cause travels down the body: on the response side nobody awaits
+                    // `late` any more, and the access log must still name it.
+                    let cut = Cut::from_stop(&s);
                     let _ = late.send(s);
-                    return tx.abort(self.abort_reason());
+                    return tx.abort(Box::new(cut));
                 }
                 Out::Done => return,
             }

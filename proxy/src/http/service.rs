@@ -17,11 +17,13 @@ use super::filter::{
     HttpFilterFactory, LocalReply, RequestHead, ResponseHead, StreamInfo, StreamSignal,
 };
 use super::headers::{forwarding, grpc_status_for, is_grpc, strip_hop_by_hop};
+use super::honest::{announced_length, ResponseBody};
 use super::log::{CountingBody, Done};
 use super::pump::{self, Started};
 use super::route::{
     attempt_timeout, ClusterAction, PathMatch, RetryOn, Route, RouteAction, RouteTable,
 };
+use super::strict::{self, BodyFailure, RequestBody};
 use crate::access_log::AccessLog;
 use crate::conn::{ConnInfo, HttpLimits};
 use crate::metrics::Metrics;
@@ -82,7 +84,9 @@ impl HttpService {
         let start = Instant::now();
         let (parts, body) = req.into_parts();
         let header_count = parts.headers.len();
-        let body = boxed(body);
+        let refused = strict::refusal(&parts.method, parts.version, &parts.headers);
+        let body_failure = BodyFailure::default();
+        let body = boxed(RequestBody::new(body, parts.version, body_failure.clone()));
         let scheme = match &self.conn.tls {
             Some(tls) if !tls.tunnel => "https",
             _ => "http",
@@ -142,8 +146,11 @@ impl HttpService {
         );
         done.mesh_service = self.hcm.mesh_service.clone();
 
-        // Envoy's codec limit: rejected before any filter sees the request.
-        let outcome = if header_count > self.hcm.limits.max_headers_count {
+        // Protocol errors and Envoy's codec limit: rejected before any filter sees the request.
+        let outcome = if let Some(reply) = refused {
+            done.fail("DPE", &reply.details);
+            Err(Stop::Reply(reply, Some(0)))
+        } else if header_count > self.hcm.limits.max_headers_count {
             let reply = LocalReply {
                 details: format!(
                     "{header_count} request headers, limit {}",
@@ -155,6 +162,11 @@ impl HttpService {
         } else {
             self.forward(&chain, &mut head, body, grpc, &bytes_in, &mut done)
                 .await
+        };
+        // Whatever the upstream leg reports after the request body broke, the client broke it.
+        let outcome = match (outcome, strict::body_error(&body_failure)) {
+            (Err(Stop::Error(_) | Stop::Reset), Some(e)) => Err(Stop::Error(e)),
+            (o, _) => o,
         };
         let resp = match outcome {
             Ok(up) => {
@@ -183,7 +195,8 @@ impl HttpService {
         };
         done.status = resp.status().as_u16();
         let bytes_out = done.bytes_out.clone();
-        Ok(resp.map(|b| boxed(CountingBody::new(b, bytes_out, Some(done)))))
+        let announced = announced_length(&head.method, resp.status(), resp.headers());
+        Ok(resp.map(|b| boxed(ResponseBody::new(b, announced, bytes_out, done))))
     }
 
     fn stream_info(&self, route: Option<&Route>, request_id: String) -> StreamInfo {
@@ -262,7 +275,7 @@ impl HttpService {
         let out = if eos {
             OutBody::Full(Bytes::new())
         } else if chain.is_empty() {
-            OutBody::Stream(boxed(CountingBody::new(body, bytes_in.clone(), None)))
+            OutBody::Stream(boxed(CountingBody::new(body, bytes_in.clone())))
         } else if grpc {
             // A gRPC request may stream before the first message passes (client streaming).
             let p = pump::spawn(chain.clone(), Dir::Request, body, bytes_in.clone());

@@ -5,19 +5,32 @@ use std::time::{Duration, UNIX_EPOCH};
 use microwaf_abi::{GeneralHost, HostResult, LogLevel, Status};
 
 use super::{VmState, ROOT_ID};
+use crate::log_budget::cap_message;
+
+/// Lines kept from a VM's start for its load error; the first ones explain it.
+const CAPTURED_LINES: usize = 100;
 
 impl GeneralHost for VmState {
     /// Also WASI's stdout and stderr (`crate::wasi`), as in Envoy. Lines are kept while the VM
-    /// starts, so a load error can show what the guest said.
+    /// starts, so a load error can show what the guest said. Messages are capped in size and
+    /// in bytes per second per plugin (`crate::log_budget`); the guest is never told, as a
+    /// logging failure must not change what a filter does.
     fn log(&mut self, level: LogLevel, message: &[u8]) -> HostResult<()> {
-        let msg = String::from_utf8_lossy(message);
-        let msg = msg.trim_end_matches('\n');
+        let msg = cap_message(message, self.plugin.config.limits.log_message_bytes);
         if let Some(lines) = self.captured.as_mut() {
-            lines.push(format!("[{}] {}", level_name(level), msg));
+            if lines.len() < CAPTURED_LINES {
+                lines.push(format!("[{}] {}", level_name(level), msg));
+            }
         }
         if level >= self.plugin.embedder.log_level() {
+            if !self.plugin.log_budget.take(msg.len()) {
+                self.plugin.counters.log_dropped();
+                return Ok(());
+            }
             let plugin = &self.plugin.config.name;
-            self.plugin.embedder.log(plugin, self.effective, level, msg);
+            self.plugin
+                .embedder
+                .log(plugin, self.effective, level, &msg);
         }
         Ok(())
     }

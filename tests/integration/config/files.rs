@@ -109,7 +109,12 @@ fn documented_native_example_loads() {
         "certs/client.pem",
         "certs/client.key",
     ] {
-        std::fs::write(dir.join(f), b"placeholder").unwrap();
+        let content: &[u8] = if f.ends_with(".wasm") {
+            b"\0asm\x01\0\0\0"
+        } else {
+            b"placeholder"
+        };
+        std::fs::write(dir.join(f), content).unwrap();
     }
     let parsed = config::parse(yaml, "config.md", &dir);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -136,4 +141,12 @@ fn empty_file_is_rejected() {
             "empty.yaml: (top level): the file is empty"
         );
     }
+}
+
+#[test]
+fn a_filter_file_that_is_not_wasm_names_the_file_and_the_field() {
+    assert_eq!(
+        bad("not_wasm.yaml"),
+        ": listeners[0].filters[0].code: not_wasm.txt (plugin waf): not a WebAssembly module (starts with \"These are releas\"; a binary module starts with \\0asm, a text module with `(module`)"
+    );
 }

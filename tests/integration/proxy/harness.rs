@@ -134,6 +134,11 @@ impl Reply {
 
 /// Sends one request over a fresh HTTP/1.1 (or h2c prior-knowledge) connection.
 pub async fn send(addr: SocketAddr, h2: bool, req: Request<Full<Bytes>>) -> Reply {
+    collect(open(addr, h2, req).await).await
+}
+
+/// The response head to one request over a fresh connection; the body is still streaming.
+pub async fn open(addr: SocketAddr, h2: bool, req: Request<Full<Bytes>>) -> Response<Incoming> {
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let io = TokioIo::new(tcp);
     let resp = if h2 {
@@ -147,7 +152,7 @@ pub async fn send(addr: SocketAddr, h2: bool, req: Request<Full<Bytes>>) -> Repl
         tokio::spawn(conn);
         s.send_request(req).await.unwrap()
     };
-    collect(resp).await
+    resp
 }
 
 pub async fn collect(resp: Response<Incoming>) -> Reply {

@@ -75,7 +75,9 @@ pub fn plugin(at: &At, files: &Resolver, singleton: bool) -> FieldResult<WasmPlu
         ignored: &[],
         effect: "only local code is supported",
     })?;
-    let code = code.req("local")?.data_source(files)?;
+    let local = code.req("local")?;
+    let code = local.data_source(files)?;
+    crate::config::module::source(&code, local.path(), &o.string("name")?)?;
     let fail_open = match (o.get("fail_open"), o.get("failure_policy")) {
         (Some(f), None) => f.bool()?,
         (None, Some(p)) => p.one_of(&[

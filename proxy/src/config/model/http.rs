@@ -48,8 +48,10 @@ pub struct Limits {
     /// Envoy `common_http_protocol_options.idle_timeout` (default 1 h); `None` disables.
     #[serde(with = "dur_opt")]
     pub idle_timeout: Option<Duration>,
-    /// HTTP/2 `max_concurrent_streams`. Envoy defaults to 2^31-1; we default to 1024 so one
-    /// connection cannot pin unbounded stream state.
+    /// HTTP/2 `max_concurrent_streams` per downstream connection (default 100, Envoy's
+    /// recommended edge value; its built-in default is 2^31-1). Kept well below a cluster's
+    /// default `max_requests` (1024) so one connection holding its streams cannot take every
+    /// request slot of a cluster and turn other clients' requests into 503 `UO`.
     pub max_concurrent_streams: u32,
     /// Envoy `common_http_protocol_options.max_headers_count` (default 100): more request
     /// headers → 431.
@@ -78,7 +80,7 @@ impl Default for Limits {
             max_request_headers_kb: 60,
             request_headers_timeout: None,
             idle_timeout: Some(Duration::from_secs(3600)),
-            max_concurrent_streams: 1024,
+            max_concurrent_streams: 100,
             max_headers_count: 100,
             http2: Http2Options::default(),
         }

@@ -228,7 +228,12 @@ fn plugins(
             let at = format!("{at}[{i}]");
             names.insert("plugin", &p.name, &format!("{at}.name"))?;
             Ok(WasmPlugin {
-                code: DataSource::File(files.file(&p.code, &format!("{at}.code"))?),
+                code: DataSource::File(super::module::file(
+                    files,
+                    &p.code,
+                    &format!("{at}.code"),
+                    &p.name,
+                )?),
                 name: p.name,
                 root_id: p.root_id,
                 vm_id: p.vm_id,
