@@ -62,7 +62,8 @@ struct Input {
     request: RequestHead,
     response: ResponseHead,
     body: Bytes,
-    info: StreamInfo,
+    /// Shared by `Arc`, as the service builds it once per stream for every filter.
+    info: Arc<StreamInfo>,
 }
 
 fn map(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
@@ -113,7 +114,7 @@ fn input() -> Input {
     };
     assert_eq!(response.headers.len(), 8);
     let peer: SocketAddr = "10.0.0.7:40000".parse().unwrap();
-    let info = StreamInfo {
+    let info = Arc::new(StreamInfo {
         conn: Arc::new(ConnInfo {
             id: 1,
             listener: "bench".into(),
@@ -128,7 +129,7 @@ fn input() -> Input {
         route_metadata: BTreeMap::new(),
         cluster_metadata: BTreeMap::new(),
         downstream_addr: peer,
-    };
+    });
     Input {
         request,
         response,

@@ -64,7 +64,7 @@ impl TcpProxy {
             }
         };
         drop(pending);
-        let info = StreamInfo {
+        let info = Arc::new(StreamInfo {
             conn: Arc::new(conn),
             request_id: String::new(),
             route_name: None,
@@ -72,7 +72,7 @@ impl TcpProxy {
             route_metadata: Default::default(),
             cluster_metadata: cluster.spec.metadata.clone(),
             downstream_addr: "0.0.0.0:0".parse().expect("literal"),
-        };
+        });
         let mut streams: Vec<NetworkStream> = self
             .filters
             .iter()
