@@ -6,6 +6,10 @@
 //! own per-stream cost) and the `touch` fixture (reads two request headers, adds a response
 //! header). The added cost of a filter is the difference to the baseline of the same run.
 //! A counting allocator reports allocations per stream for each variant before the timings.
+//! Times are the bench thread's CPU time ([`cpu_time`]), not wall time.
+
+#[path = "stream_lifecycle/cpu_time.rs"]
+mod cpu_time;
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::collections::{BTreeMap, HashMap};
@@ -15,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use cpu_time::CpuTime;
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use microwaf_proxy::build::LoadCtx;
@@ -57,7 +62,8 @@ struct Input {
     request: RequestHead,
     response: ResponseHead,
     body: Bytes,
-    info: StreamInfo,
+    /// Shared by `Arc`, as the service builds it once per stream for every filter.
+    info: Arc<StreamInfo>,
 }
 
 fn map(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
@@ -108,7 +114,7 @@ fn input() -> Input {
     };
     assert_eq!(response.headers.len(), 8);
     let peer: SocketAddr = "10.0.0.7:40000".parse().unwrap();
-    let info = StreamInfo {
+    let info = Arc::new(StreamInfo {
         conn: Arc::new(ConnInfo {
             id: 1,
             listener: "bench".into(),
@@ -123,7 +129,7 @@ fn input() -> Input {
         route_metadata: BTreeMap::new(),
         cluster_metadata: BTreeMap::new(),
         downstream_addr: peer,
-    };
+    });
     Input {
         request,
         response,
@@ -190,7 +196,7 @@ fn allocations_per_stream(factories: &[Arc<dyn HttpFilterFactory>], input: &Inpu
     (ALLOCS.load(Ordering::Relaxed) - before) as f64 / N as f64
 }
 
-fn benches(c: &mut Criterion) {
+fn benches(c: &mut Criterion<CpuTime>) {
     let tokio = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("tokio runtime");
@@ -222,5 +228,9 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(stream_lifecycle, benches);
+criterion_group! {
+    name = stream_lifecycle;
+    config = Criterion::default().with_measurement(CpuTime);
+    targets = benches
+}
 criterion_main!(stream_lifecycle);

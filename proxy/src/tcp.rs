@@ -74,7 +74,7 @@ impl TcpProxy {
             .get(&self.cluster)
             .map(|c| c.spec.metadata.clone())
             .unwrap_or_default();
-        let info = StreamInfo {
+        let info = Arc::new(StreamInfo {
             conn: Arc::new(conn),
             request_id: String::new(),
             route_name: None,
@@ -82,7 +82,7 @@ impl TcpProxy {
             route_metadata: Default::default(),
             cluster_metadata: cluster_meta,
             downstream_addr: "0.0.0.0:0".parse().expect("literal"),
-        };
+        });
         let mut s = Session::default();
         self.session(down, &info, clusters, &mut s).await;
         if let Some(log) = &self.access_log {
@@ -114,7 +114,7 @@ impl TcpProxy {
     async fn session<I>(
         &self,
         down: I,
-        info: &StreamInfo,
+        info: &Arc<StreamInfo>,
         clusters: &Arc<Clusters>,
         s: &mut Session,
     ) where

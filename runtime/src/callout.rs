@@ -5,6 +5,7 @@
 use microwaf_abi::Status;
 
 use crate::embedder::{CalloutResponse, CalloutResult, GrpcStreamEvent};
+use crate::exports::{Pick, F3};
 use crate::fault::Fault;
 use crate::host::{ActiveCallout, ROOT_ID};
 use crate::vm::Vm;
@@ -39,28 +40,28 @@ pub(crate) fn deliver(
         (|| {
             if n_headers > 0 {
                 vm.call(
-                    vm.ex.grpc_initial_metadata.clone(),
+                    |e| e.grpc_initial_metadata.as_ref(),
                     (ROOT_ID, token, n_headers),
                 )?;
             }
             if body_len > 0 {
                 vm.state().enter(ROOT_ID);
-                vm.call(vm.ex.grpc_receive.clone(), (ROOT_ID, token, body_len))?;
+                vm.call(|e| e.grpc_receive.as_ref(), (ROOT_ID, token, body_len))?;
             }
             if n_trailers > 0 {
                 vm.state().enter(ROOT_ID);
                 vm.call(
-                    vm.ex.grpc_trailing_metadata.clone(),
+                    |e| e.grpc_trailing_metadata.as_ref(),
                     (ROOT_ID, token, n_trailers),
                 )?;
             }
             vm.state().enter(ROOT_ID);
-            vm.call(vm.ex.grpc_close.clone(), (ROOT_ID, token, grpc_status))?;
+            vm.call(|e| e.grpc_close.as_ref(), (ROOT_ID, token, grpc_status))?;
             Ok(())
         })()
     } else {
         let args = (ROOT_ID, token, n_headers, body_len, n_trailers);
-        vm.call(vm.ex.http_call_response.clone(), args).map(|_| ())
+        vm.call(|e| e.http_call_response.as_ref(), args).map(|_| ())
     };
     vm.state().active_callout = None;
     result
@@ -74,21 +75,21 @@ pub(crate) fn deliver_stream(vm: &mut Vm, token: u32, event: GrpcStreamEvent) ->
         return Ok(());
     };
     let mut result = CalloutResult::default();
-    let (f, n) = match event {
+    let (f, n): (Pick<F3>, u32) = match event {
         GrpcStreamEvent::InitialMetadata(h) => {
             let n = h.len() as u32;
             result.headers = h;
-            (vm.ex.grpc_initial_metadata.clone(), n)
+            (|e| e.grpc_initial_metadata.as_ref(), n)
         }
         GrpcStreamEvent::Message(body) => {
             let n = body.len() as u32;
             result.body = body;
-            (vm.ex.grpc_receive.clone(), n)
+            (|e| e.grpc_receive.as_ref(), n)
         }
         GrpcStreamEvent::TrailingMetadata(h) => {
             let n = h.len() as u32;
             result.trailers = h;
-            (vm.ex.grpc_trailing_metadata.clone(), n)
+            (|e| e.grpc_trailing_metadata.as_ref(), n)
         }
         GrpcStreamEvent::Close { status, message } => {
             // Envoy forgets the stream once both sides closed.
@@ -97,7 +98,7 @@ pub(crate) fn deliver_stream(vm: &mut Vm, token: u32, event: GrpcStreamEvent) ->
                 s.grpc_streams.remove(&token);
             }
             s.status = (status, message);
-            (vm.ex.grpc_close.clone(), status)
+            (|e| e.grpc_close.as_ref(), status)
         }
     };
     let s = vm.state();

@@ -8,11 +8,15 @@ use crate::host::VmState;
 
 type F1 = TypedFunc<u32, ()>;
 type F1R = TypedFunc<u32, u32>;
-type F2 = TypedFunc<(u32, u32), ()>;
-type F2R = TypedFunc<(u32, u32), u32>;
-type F3 = TypedFunc<(u32, u32, u32), ()>;
-type F3R = TypedFunc<(u32, u32, u32), u32>;
+pub(crate) type F2 = TypedFunc<(u32, u32), ()>;
+pub(crate) type F2R = TypedFunc<(u32, u32), u32>;
+pub(crate) type F3 = TypedFunc<(u32, u32, u32), ()>;
+pub(crate) type F3R = TypedFunc<(u32, u32, u32), u32>;
 type F5 = TypedFunc<(u32, u32, u32, u32, u32), ()>;
+
+/// Selects one export of [`Exports`] for [`crate::vm::Vm::call`] when the callback depends on
+/// the direction or the event (the export is borrowed, never cloned).
+pub(crate) type Pick<F> = fn(&Exports) -> Option<&F>;
 
 /// Headers callbacks: 0.1.0 takes (context, headers); 0.2.x adds end_of_stream.
 #[derive(Clone)]

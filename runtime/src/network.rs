@@ -5,6 +5,7 @@ use bytes::BytesMut;
 use microwaf_abi::PeerType;
 
 use crate::config::FailPolicy;
+use crate::exports::{Pick, F2, F3R};
 use crate::stream::StreamCore;
 
 /// What to do with a connection after a callback.
@@ -61,7 +62,7 @@ impl NetworkStream {
     pub fn on_new_connection(&mut self) -> NetworkDecision {
         let r = self.core.run(|vm, id| {
             vm.state().enter(id);
-            Ok(vm.call(vm.ex.new_connection.clone(), id)?.unwrap_or(0))
+            Ok(vm.call(|e| e.new_connection.as_ref(), id)?.unwrap_or(0))
         });
         match r {
             Some(1) => NetworkDecision::Pause,
@@ -76,10 +77,10 @@ impl NetworkStream {
             ctx.bodies[d].extend_from_slice(&data.split());
             ctx.end_of_stream[d] = eos;
             let size = ctx.bodies[d].len() as u32;
-            let f = if d == 0 {
-                vm.ex.downstream_data.clone()
+            let f: Pick<F3R> = if d == 0 {
+                |e| e.downstream_data.as_ref()
             } else {
-                vm.ex.upstream_data.clone()
+                |e| e.upstream_data.as_ref()
             };
             vm.state().enter(id);
             let result = vm.call(f, (id, size, eos as u32));
@@ -125,10 +126,10 @@ impl NetworkStream {
     fn close(&mut self, downstream: bool, peer: PeerType) {
         self.core.run(|vm, id| {
             vm.state().enter(id);
-            let f = if downstream {
-                vm.ex.downstream_close.clone()
+            let f: Pick<F2> = if downstream {
+                |e| e.downstream_close.as_ref()
             } else {
-                vm.ex.upstream_close.clone()
+                |e| e.upstream_close.as_ref()
             };
             vm.call(f, (id, peer as u32)).map(|_| ())
         });

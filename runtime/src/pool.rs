@@ -207,7 +207,7 @@ impl VmSlot {
         }
         vm.state().enter(ROOT_ID);
         // The VM is discarded either way: a trap in `on_delete` changes nothing.
-        let _ = vm.call(vm.ex.delete.clone(), ROOT_ID);
+        let _ = vm.call(|e| e.delete.as_ref(), ROOT_ID);
         st.vm = None;
         st.retired = true;
     }
@@ -222,14 +222,14 @@ impl VmSlot {
             return false;
         };
         vm.state().enter(ROOT_ID);
-        let events = match vm.call(vm.ex.done.clone(), ROOT_ID) {
+        let events = match vm.call(|e| e.done.as_ref(), ROOT_ID) {
             Ok(Some(0)) => {
                 vm.state().done_pending = true;
                 Events::new()
             }
             Ok(_) => {
                 vm.state().enter(ROOT_ID);
-                let _ = vm.call(vm.ex.delete.clone(), ROOT_ID);
+                let _ = vm.call(|e| e.delete.as_ref(), ROOT_ID);
                 st.vm = None;
                 Events::new()
             }
@@ -284,7 +284,7 @@ impl VmSlot {
                 }
                 Mail::QueueReady { qid } => {
                     vm.state().enter(ROOT_ID);
-                    vm.call(vm.ex.queue_ready.clone(), (ROOT_ID, qid))
+                    vm.call(|e| e.queue_ready.as_ref(), (ROOT_ID, qid))
                         .map(|_| ())
                 }
                 Mail::Foreign { function_id, data } => {
@@ -293,7 +293,7 @@ impl VmSlot {
                     s.call_data = Some(data);
                     s.enter(ROOT_ID);
                     let args = (ROOT_ID, function_id, len);
-                    let r = vm.call(vm.ex.foreign_function.clone(), args).map(|_| ());
+                    let r = vm.call(|e| e.foreign_function.as_ref(), args).map(|_| ());
                     vm.state().call_data = None;
                     r
                 }
@@ -333,7 +333,7 @@ impl VmSlot {
         let vm = st.vm.as_mut()?;
         vm.state().enter(ROOT_ID);
         let result = vm
-            .call(vm.ex.tick.clone(), ROOT_ID)
+            .call(|e| e.tick.as_ref(), ROOT_ID)
             .and_then(|_| vm.take_events(None));
         let events = match result {
             Ok(e) => {

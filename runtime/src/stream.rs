@@ -9,6 +9,7 @@ use microwaf_abi::StreamType;
 
 use crate::config::FailPolicy;
 use crate::embedder::{DynProperties, Headers, LocalReply, StreamEvents};
+use crate::exports::{Pick, F2R, F3R};
 use crate::fault::Fault;
 use crate::head::{RequestHead, ResponseHead};
 use crate::host::{ContextKind, StreamMap};
@@ -227,13 +228,13 @@ impl HttpStream {
             ctx.changed[i] = false;
             ctx.end_of_stream[stream_index(dir)] = eos;
             let result = match i {
-                0 => vm.call_headers(vm.ex.request_headers.clone(), id, n, eos),
-                2 => vm.call_headers(vm.ex.response_headers.clone(), id, n, eos),
+                0 => vm.call_headers(|e| e.request_headers.as_ref(), id, n, eos),
+                2 => vm.call_headers(|e| e.response_headers.as_ref(), id, n, eos),
                 _ => {
-                    let f = if i == 1 {
-                        vm.ex.request_trailers.clone()
+                    let f: Pick<F2R> = if i == 1 {
+                        |e| e.request_trailers.as_ref()
                     } else {
-                        vm.ex.response_trailers.clone()
+                        |e| e.response_trailers.as_ref()
                     };
                     vm.state().enter(id);
                     vm.call(f, (id, n)).map(|a| a.unwrap_or(0))
@@ -309,10 +310,10 @@ impl HttpStream {
                 return Ok(Decision::Pause);
             }
             let size = ctx.bodies[d].len() as u32;
-            let f = if d == 0 {
-                vm.ex.request_body.clone()
+            let f: Pick<F3R> = if d == 0 {
+                |e| e.request_body.as_ref()
             } else {
-                vm.ex.response_body.clone()
+                |e| e.response_body.as_ref()
             };
             vm.state().enter(id);
             let result = vm.call(f, (id, size, eos as u32));
@@ -385,10 +386,10 @@ impl HttpStream {
     fn metadata(&mut self, request: bool, elements: u32) {
         self.core.run(|vm, id| {
             vm.state().enter(id);
-            let f = if request {
-                vm.ex.request_metadata.clone()
+            let f: Pick<F2R> = if request {
+                |e| e.request_metadata.as_ref()
             } else {
-                vm.ex.response_metadata.clone()
+                |e| e.response_metadata.as_ref()
             };
             vm.call(f, (id, elements)).map(|_| ())
         });

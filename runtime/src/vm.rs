@@ -8,7 +8,7 @@ use wasmtime::{InstancePre, Store, TypedFunc, WasmParams, WasmResults};
 
 use crate::embedder::{LocalReply, StreamEvents};
 use crate::error::RuntimeError;
-use crate::exports::{Exports, HeadersFn};
+use crate::exports::{Exports, HeadersFn, Pick, F2R};
 use crate::fault::Fault;
 use crate::host::{Context, ContextKind, Pending, StreamMap, VmState, ROOT_ID};
 use crate::mailbox::Mailbox;
@@ -76,31 +76,31 @@ impl Vm {
             callback,
             logs: vm.store.data_mut().captured.take().unwrap_or_default(),
         };
-        let init = if self.ex.initialize.clone().is_some() {
-            self.call(self.ex.initialize.clone(), ()).map(|_| ())
-        } else if self.ex.start.clone().is_some() {
-            self.call(self.ex.start.clone(), ()).map(|_| ())
+        let init = if self.ex.initialize.is_some() {
+            self.call(|e| e.initialize.as_ref(), ()).map(|_| ())
+        } else if self.ex.start.is_some() {
+            self.call(|e| e.start.as_ref(), ()).map(|_| ())
         } else {
-            self.call(self.ex.main.clone(), (0, 0)).map(|_| ())
+            self.call(|e| e.main.as_ref(), (0, 0)).map(|_| ())
         };
         init.map_err(|f| trapped(self, "_initialize", f))?;
-        self.call(self.ex.context_create.clone(), (ROOT_ID, 0))
+        self.call(|e| e.context_create.as_ref(), (ROOT_ID, 0))
             .map_err(|f| trapped(self, "proxy_on_context_create", f))?;
         let cfg = self.store.data().plugin.config.clone();
-        let steps: [(&'static str, _, usize); 3] = [
+        let steps: [(&'static str, Pick<F2R>, usize); 3] = [
             (
                 "proxy_on_vm_start",
-                self.ex.vm_start.clone(),
+                |e| e.vm_start.as_ref(),
                 cfg.vm_config.len(),
             ),
             (
                 "proxy_validate_configuration",
-                self.ex.validate.clone(),
+                |e| e.validate.as_ref(),
                 cfg.plugin_config.len(),
             ),
             (
                 "proxy_on_configure",
-                self.ex.configure.clone(),
+                |e| e.configure.as_ref(),
                 cfg.plugin_config.len(),
             ),
         ];
@@ -115,13 +115,18 @@ impl Vm {
         Ok(())
     }
 
-    /// Calls `f` (if exported) with the per-callback deadline armed.
+    /// Calls the export `pick` selects (if the guest has it) with the per-callback deadline
+    /// armed. The export is borrowed from [`Exports`], not cloned: a `TypedFunc` clone walks
+    /// Wasmtime's type registry (reference counts, a type copy), which cost more per stream
+    /// than the guest's own callbacks.
     pub fn call<P: WasmParams, R: WasmResults>(
         &mut self,
-        f: Option<TypedFunc<P, R>>,
+        pick: impl FnOnce(&Exports) -> Option<&TypedFunc<P, R>>,
         args: P,
     ) -> Result<Option<R>, Fault> {
-        let Some(f) = f else { return Ok(None) };
+        let Some(f) = pick(&self.ex) else {
+            return Ok(None);
+        };
         self.store.set_epoch_deadline(self.deadline_ticks);
         f.call(&mut self.store, args)
             .map(Some)
@@ -131,18 +136,19 @@ impl Vm {
     /// Runs a headers callback for context `id` (0.1.0 has no end_of_stream argument).
     pub fn call_headers(
         &mut self,
-        f: Option<HeadersFn>,
+        pick: fn(&Exports) -> Option<&HeadersFn>,
         id: u32,
         n: u32,
         eos: bool,
     ) -> Result<u32, Fault> {
         self.store.data_mut().enter(id);
-        let r = match f {
-            Some(HeadersFn::V010(f)) => self.call(Some(f), (id, n))?,
-            Some(HeadersFn::V02(f)) => self.call(Some(f), (id, n, eos as u32))?,
-            None => None,
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        let r = match pick(&self.ex) {
+            Some(HeadersFn::V010(f)) => f.call(&mut self.store, (id, n)),
+            Some(HeadersFn::V02(f)) => f.call(&mut self.store, (id, n, eos as u32)),
+            None => return Ok(0),
         };
-        Ok(r.unwrap_or(0))
+        r.map_err(Fault::from_error)
     }
 
     pub fn state(&mut self) -> &mut VmState {
@@ -165,7 +171,7 @@ impl Vm {
         s.contexts
             .insert(id, Context::new(kind, Some(props), Some(events)));
         s.enter(id);
-        self.call(self.ex.context_create.clone(), (id, ROOT_ID))?;
+        self.call(|e| e.context_create.as_ref(), (id, ROOT_ID))?;
         Ok(id)
     }
 
@@ -176,7 +182,7 @@ impl Vm {
         if let Some(c) = self.ctx(id) {
             c.log_phase = true;
         }
-        let result = self.call(self.ex.log.clone(), id).map(|_| ());
+        let result = self.call(|e| e.log.as_ref(), id).map(|_| ());
         if let Some(c) = self.ctx(id) {
             c.log_phase = false;
         }
@@ -192,8 +198,8 @@ impl Vm {
                 self.call_log(id)?;
             }
             self.state().enter(id);
-            self.call(self.ex.done.clone(), id)?;
-            self.call(self.ex.delete.clone(), id)?;
+            self.call(|e| e.done.as_ref(), id)?;
+            self.call(|e| e.delete.as_ref(), id)?;
             Ok(())
         })();
         self.state().contexts.remove(&id);
@@ -258,7 +264,7 @@ impl Vm {
             c.bodies[1].clear();
             c.bodies[1].extend_from_slice(&reply.body);
         }
-        let action = self.call_headers(self.ex.response_headers.clone(), id, n, eos)?;
+        let action = self.call_headers(|e| e.response_headers.as_ref(), id, n, eos)?;
         if action == 0 {
             if let Some(c) = self.ctx(id) {
                 c.open[2] = false;
@@ -267,7 +273,7 @@ impl Vm {
         if !eos {
             let len = reply.body.len() as u32;
             self.state().enter(id);
-            self.call(self.ex.response_body.clone(), (id, len, 1))?;
+            self.call(|e| e.response_body.as_ref(), (id, len, 1))?;
         }
         let Some(c) = self.ctx(id) else {
             return Ok(Some(reply));

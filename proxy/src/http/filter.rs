@@ -58,7 +58,9 @@ impl LocalReply {
 /// head in place instead of on a converted copy.
 pub use microwaf_runtime::{RequestHead, ResponseHead};
 
-/// Stream facts available to filters at creation (properties, access log).
+/// Stream facts available to filters at creation (properties, access log). Built once per
+/// stream and shared by `Arc`: every filter of the chain keeps it for its properties, so
+/// sharing saves a copy of its strings and metadata per filter.
 #[derive(Debug, Clone)]
 pub struct StreamInfo {
     pub conn: Arc<ConnInfo>,
@@ -181,7 +183,7 @@ pub trait HttpFilter: Send {
 /// Builds one filter per stream; lives as long as the listener's configuration.
 pub trait HttpFilterFactory: Send + Sync {
     fn name(&self) -> &str;
-    fn create(&self, info: &StreamInfo, signal: Arc<StreamSignal>) -> Box<dyn HttpFilter>;
+    fn create(&self, info: &Arc<StreamInfo>, signal: Arc<StreamSignal>) -> Box<dyn HttpFilter>;
 
     /// Metrics the filter defined, for `/metrics` (wasm plugins).
     fn filter_metrics(&self) -> Vec<crate::admin::FilterMetric> {
@@ -190,7 +192,7 @@ pub trait HttpFilterFactory: Send + Sync {
 
     /// An L4 context for a TCP proxy connection (wasm network filters); `None` if the plugin
     /// has no network side.
-    fn network_stream(&self, _info: &StreamInfo) -> Option<microwaf_runtime::NetworkStream> {
+    fn network_stream(&self, _info: &Arc<StreamInfo>) -> Option<microwaf_runtime::NetworkStream> {
         None
     }
 

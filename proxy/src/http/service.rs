@@ -122,7 +122,7 @@ impl HttpService {
             .hcm
             .routes
             .find(&head.authority, &head.path, &head.headers);
-        let info = self.stream_info(route, request_id);
+        let info = Arc::new(self.stream_info(route, request_id));
         let chain = Arc::new(Chain::new(
             self.hcm
                 .filters

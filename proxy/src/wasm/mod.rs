@@ -31,7 +31,7 @@ impl HttpFilterFactory for WasmFactory {
         self.plugin.name()
     }
 
-    fn create(&self, info: &StreamInfo, signal: Arc<StreamSignal>) -> Box<dyn HttpFilter> {
+    fn create(&self, info: &Arc<StreamInfo>, signal: Arc<StreamSignal>) -> Box<dyn HttpFilter> {
         let props = StreamProps::new(info.clone(), self.node.clone());
         // On a worker thread, the worker's own VM: never contended by another worker.
         let stream = match crate::worker::index() {
@@ -46,7 +46,7 @@ impl HttpFilterFactory for WasmFactory {
         })
     }
 
-    fn network_stream(&self, info: &StreamInfo) -> Option<microwaf_runtime::NetworkStream> {
+    fn network_stream(&self, info: &Arc<StreamInfo>) -> Option<microwaf_runtime::NetworkStream> {
         let props = StreamProps::new(info.clone(), self.node.clone());
         let events = Arc::new(microwaf_runtime::NoEvents);
         Some(match crate::worker::index() {

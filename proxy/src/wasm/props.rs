@@ -12,9 +12,11 @@ use crate::config::NodeInfo;
 use crate::http::filter::{LogInfo, StreamInfo};
 use microwaf_runtime::{PropertySource, Value};
 
-/// What is known about the stream so far; updated by the filter before each phase.
+/// What is known about the stream so far; updated by the filter before each phase. One per
+/// filter and stream (the runtime holds it as the context's property source); the stream's
+/// facts are the service's shared `StreamInfo`, not a copy.
 pub struct StreamProps {
-    info: StreamInfo,
+    info: Arc<StreamInfo>,
     node: Arc<NodeInfo>,
     dynamic: Mutex<Dynamic>,
 }
@@ -25,7 +27,7 @@ struct Dynamic {
 }
 
 impl StreamProps {
-    pub fn new(info: StreamInfo, node: Arc<NodeInfo>) -> Arc<Self> {
+    pub fn new(info: Arc<StreamInfo>, node: Arc<NodeInfo>) -> Arc<Self> {
         Arc::new(Self {
             info,
             node,

@@ -30,7 +30,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use microwaf_abi::{AbiVersion, Host};
 
-pub(crate) use context::{Context, ContextKind, Pending};
+pub(crate) use context::{Context, ContextKind, ContextMap, Pending};
 pub(crate) use map::StreamMap;
 
 use crate::embedder::{CalloutResponse, GrpcStreamHandle};
@@ -72,7 +72,7 @@ pub(crate) struct VmState {
     pub plugin: Arc<PluginShared>,
     /// The plugin's limits, and its linear-memory tally.
     pub limits: VmLimiter,
-    pub contexts: HashMap<u32, Context>,
+    pub contexts: ContextMap,
     pub next_id: u32,
     /// The context whose callback is running.
     pub current: u32,
@@ -128,7 +128,7 @@ impl VmState {
             root_id: plugin.config.root_id.clone(),
             vm_id: plugin.config.vm_id.clone(),
         };
-        let mut contexts = HashMap::new();
+        let mut contexts = ContextMap::default();
         contexts.insert(ROOT_ID, Context::new(ContextKind::Root, None, None));
         VmState {
             abi,

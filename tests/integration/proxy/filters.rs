@@ -26,7 +26,7 @@ impl HttpFilterFactory for Factory {
         &self.0
     }
 
-    fn create(&self, _info: &StreamInfo, signal: Arc<StreamSignal>) -> Box<dyn HttpFilter> {
+    fn create(&self, _info: &Arc<StreamInfo>, signal: Arc<StreamSignal>) -> Box<dyn HttpFilter> {
         match self.0.as_str() {
             "add-header" => Box::new(AddHeader),
             "buffer-body" => Box::new(Upcase),
