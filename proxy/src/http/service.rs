@@ -85,8 +85,13 @@ impl HttpService {
         let (parts, body) = req.into_parts();
         let header_count = parts.headers.len();
         let refused = strict::refusal(&parts.method, parts.version, &parts.headers);
-        let body_failure = BodyFailure::default();
-        let body = boxed(RequestBody::new(body, parts.version, body_failure.clone()));
+        // Only a body still to come can break its framing: a request without one (most GETs)
+        // skips the wrapper and its shared failure slot.
+        let body_failure = (!http_body::Body::is_end_stream(&body)).then(BodyFailure::default);
+        let body = match &body_failure {
+            Some(failed) => boxed(RequestBody::new(body, parts.version, failed.clone())),
+            None => boxed(body),
+        };
         let scheme = match &self.conn.tls {
             Some(tls) if !tls.tunnel => "https",
             _ => "http",
@@ -164,7 +169,7 @@ impl HttpService {
                 .await
         };
         // Whatever the upstream leg reports after the request body broke, the client broke it.
-        let outcome = match (outcome, strict::body_error(&body_failure)) {
+        let outcome = match (outcome, body_failure.as_ref().and_then(strict::body_error)) {
             (Err(Stop::Error(_) | Stop::Reset), Some(e)) => Err(Stop::Error(e)),
             (o, _) => o,
         };
