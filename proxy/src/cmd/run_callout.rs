@@ -5,7 +5,6 @@
 //! (the filter sees its callback with no response), for HTTP and gRPC alike.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context as _};
 use bytes::{Buf, Bytes};
@@ -17,57 +16,89 @@ use microwaf_runtime::{
 
 use super::run_http::{parse_response, Message};
 
-/// Where one cluster's callouts go.
-enum Source {
-    /// Recorded answer (the same for every call).
-    File(Arc<Message>),
-    /// A live server, through a cluster for HTTP calls and one for gRPC calls.
-    Url,
+/// Live servers: the proxy's own clusters, HTTP/1.1 ones for HTTP calls and HTTP/2 ones (same
+/// endpoints) for gRPC calls.
+struct Live {
+    http: ProxyEmbedder,
+    grpc: ProxyEmbedder,
+    /// Keeps the clusters' I/O running for the whole replay.
+    _rt: tokio::runtime::Runtime,
 }
 
-/// The callouts of one `run`: recorded answers and live clusters.
+/// The callouts of one `run`: recorded answers by cluster, and live clusters.
 pub struct Callouts {
-    sources: HashMap<String, Source>,
-    http: Option<ProxyEmbedder>,
-    grpc: Option<ProxyEmbedder>,
-    /// Keeps the clusters' I/O running for the whole replay.
-    _rt: Option<tokio::runtime::Runtime>,
+    files: HashMap<String, Message>,
+    live: Option<Live>,
 }
 
 impl Callouts {
     /// Parses `NAME=URL` / `NAME=@FILE` arguments; an empty list answers nothing.
     pub fn new(args: &[String]) -> anyhow::Result<Callouts> {
-        let mut sources = HashMap::new();
-        let mut urls = Vec::new();
+        let mut files = HashMap::new();
+        let mut urls = HashMap::new();
         for arg in args {
             let (name, target) = arg
                 .split_once('=')
                 .ok_or_else(|| anyhow!("--callout {arg:?}: expected NAME=URL or NAME=@FILE"))?;
-            let source = match target.strip_prefix('@') {
+            if files.contains_key(name) || urls.contains_key(name) {
+                bail!("--callout {name} given twice");
+            }
+            match target.strip_prefix('@') {
                 Some(path) => {
                     let raw = std::fs::read(path)
                         .with_context(|| format!("--callout {name}: cannot read {path}"))?;
                     let m = parse_response(&raw)
                         .with_context(|| format!("--callout {name}: cannot parse {path}"))?;
-                    Source::File(Arc::new(m))
+                    files.insert(name.to_owned(), m);
                 }
                 None => {
-                    urls.push((name.to_owned(), endpoint(target)?));
-                    Source::Url
+                    urls.insert(name.to_owned(), endpoint(target)?);
                 }
-            };
-            if sources.insert(name.to_owned(), source).is_some() {
-                bail!("--callout {name} given twice");
             }
         }
-        if urls.is_empty() {
-            return Ok(Callouts {
-                sources,
-                http: None,
-                grpc: None,
-                _rt: None,
-            });
+        let live = if urls.is_empty() {
+            None
+        } else {
+            Some(Live::start(&urls)?)
+        };
+        Ok(Callouts { files, live })
+    }
+
+    /// The live clusters' embedder for `cluster`, if `--callout` named it with a URL.
+    fn live(&self, cluster: &str, grpc: bool) -> Option<&ProxyEmbedder> {
+        let live = self.live.as_ref()?;
+        let e = if grpc { &live.grpc } else { &live.http };
+        e.clusters.contains_key(cluster).then_some(e)
+    }
+
+    pub fn http_call(&self, req: HttpCalloutRequest, reply: CalloutReply) -> Result<(), Status> {
+        let cluster = String::from_utf8_lossy(&req.cluster).into_owned();
+        if let Some(m) = self.files.get(&cluster) {
+            answer(reply, http_result(m));
+        } else if let Some(e) = self.live(&cluster, false) {
+            return e.http_call(req, reply);
+        } else {
+            answer(reply, None);
         }
+        Ok(())
+    }
+
+    pub fn grpc_call(&self, req: GrpcCalloutRequest, reply: CalloutReply) -> Result<(), Status> {
+        let cluster = String::from_utf8_lossy(&req.cluster).into_owned();
+        if let Some(m) = self.files.get(&cluster) {
+            answer(reply, Some(grpc_result(m)));
+        } else if let Some(e) = self.live(&cluster, true) {
+            return e.grpc_call(req, reply);
+        } else {
+            answer(reply, None);
+        }
+        Ok(())
+    }
+}
+
+impl Live {
+    /// Clusters for `urls` (name → `host:port`), built by the proxy's configuration path.
+    fn start(urls: &HashMap<String, String>) -> anyhow::Result<Live> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -75,7 +106,7 @@ impl Callouts {
             .context("starting the callout runtime")?;
         let embedder = |http2: bool| -> anyhow::Result<ProxyEmbedder> {
             let mut yaml = String::from("clusters:\n");
-            for (name, ep) in &urls {
+            for (name, ep) in urls {
                 yaml.push_str(&format!(
                     "  - name: {name:?}\n    endpoints: [{ep:?}]\n    http2: {http2}\n"
                 ));
@@ -90,36 +121,11 @@ impl Callouts {
                 handle: rt.handle().clone(),
             })
         };
-        Ok(Callouts {
-            sources,
-            http: Some(embedder(false)?),
-            grpc: Some(embedder(true)?),
-            _rt: Some(rt),
+        Ok(Live {
+            http: embedder(false)?,
+            grpc: embedder(true)?,
+            _rt: rt,
         })
-    }
-
-    pub fn http_call(&self, req: HttpCalloutRequest, reply: CalloutReply) -> Result<(), Status> {
-        match self.sources.get(&*String::from_utf8_lossy(&req.cluster)) {
-            Some(Source::File(m)) => answer(reply, http_result(m)),
-            Some(Source::Url) => match &self.http {
-                Some(e) => return e.http_call(req, reply),
-                None => answer(reply, None),
-            },
-            None => answer(reply, None),
-        }
-        Ok(())
-    }
-
-    pub fn grpc_call(&self, req: GrpcCalloutRequest, reply: CalloutReply) -> Result<(), Status> {
-        match self.sources.get(&*String::from_utf8_lossy(&req.cluster)) {
-            Some(Source::File(m)) => answer(reply, Some(grpc_result(m))),
-            Some(Source::Url) => match &self.grpc {
-                Some(e) => return e.grpc_call(req, reply),
-                None => answer(reply, None),
-            },
-            None => answer(reply, None),
-        }
-        Ok(())
     }
 }
 
